@@ -1,0 +1,43 @@
+#!/bin/sh
+# Runs the whole suite on Bun, then the Deno-facing tests on Deno, and prints
+# one summary line "N passed, N failed". Exit status is non-zero if any failed.
+#
+# A test file is Deno-facing when it contains the line "// deno-facing".
+# Usage: sh scripts/test.sh [bun test filters...]
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" || exit 2
+bun="$root/node_modules/.bin/bun"
+deno="$root/node_modules/.bin/deno"
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+export NO_COLOR=1
+status=0
+"$bun" test --timeout 120000 "$@" 2>&1 | tee "$log/bun.txt" || status=1
+bun_pass=$(grep -E '^ *[0-9]+ pass$' "$log/bun.txt" | tail -1 | tr -dc 0-9)
+bun_fail=$(grep -E '^ *[0-9]+ fail$' "$log/bun.txt" | tail -1 | tr -dc 0-9)
+# A crash before the summary must count as a failure, never as "0 failed".
+if [ -z "$bun_pass" ] || [ -z "$bun_fail" ]; then bun_pass=${bun_pass:-0}; bun_fail=$(( ${bun_fail:-0} + 1 )); status=1; fi
+
+deno_pass=0
+deno_fail=0
+if [ $# -eq 0 ]; then
+  files=$(grep -l '^// deno-facing' test/*.test.ts 2>/dev/null)
+  if [ -n "$files" ]; then
+    # shellcheck disable=SC2086
+    "$deno" test --no-check -A --quiet $files 2>&1 | tee "$log/deno.txt" || status=1
+    summary=$(grep -E '(ok|FAILED) \| [0-9]+ passed' "$log/deno.txt" | tail -1)
+    if [ -n "$summary" ]; then
+      deno_pass=$(echo "$summary" | sed -E 's/.*\| ([0-9]+) passed.*/\1/')
+      deno_fail=$(echo "$summary" | sed -E 's/.*\| ([0-9]+) failed.*/\1/')
+    else
+      deno_fail=1
+      status=1
+    fi
+  fi
+fi
+
+echo "bun: $bun_pass passed, $bun_fail failed; deno: $deno_pass passed, $deno_fail failed"
+echo "$((bun_pass + deno_pass)) passed, $((bun_fail + deno_fail)) failed"
+exit $status

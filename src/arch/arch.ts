@@ -1,0 +1,142 @@
+/**
+ * Target architectures: audit token, byte order and syscall table.
+ *
+ * @module
+ */
+import { SYSCALL_TABLES } from "./syscalls.generated.ts";
+
+/** Architectures seccompiler can compile for. */
+export const ARCH_NAMES = ["x86_64", "aarch64", "riscv64", "loongarch64", "ppc64le", "s390x"] as const;
+
+/** One of {@link ARCH_NAMES}. */
+export type ArchName = (typeof ARCH_NAMES)[number];
+
+/** Everything code generation needs to know about a target. */
+export interface ArchInfo {
+  /** Canonical name, as accepted by `--target-arch`. */
+  readonly name: ArchName;
+  /** `AUDIT_ARCH_*` token the kernel puts in `seccomp_data.arch`. */
+  readonly auditArch: number;
+  /** Byte order: decides which 32-bit half of an argument sits at the lower offset. */
+  readonly endian: "little" | "big";
+  /** Whether the x32 ABI (nr | 0x40000000, same audit token) exists and must be guarded. */
+  readonly hasX32: boolean;
+  /** Syscall name → number. */
+  readonly syscalls: ReadonlyMap<string, number>;
+  /** Syscall number → canonical name (the first name in table order for aliases). */
+  readonly names: ReadonlyMap<number, string>;
+}
+
+/** `__X32_SYSCALL_BIT`: x32 syscalls arrive as `nr | X32_SYSCALL_BIT` with the x86_64 token. */
+export const X32_SYSCALL_BIT = 0x40000000;
+
+const AUDIT_ARCH: Record<ArchName, { token: number; endian: "little" | "big" }> = {
+  x86_64: { token: 0xc000003e, endian: "little" },
+  aarch64: { token: 0xc00000b7, endian: "little" },
+  riscv64: { token: 0xc00000f3, endian: "little" },
+  loongarch64: { token: 0xc0000102, endian: "little" },
+  ppc64le: { token: 0xc0000015, endian: "little" },
+  // s390x is big-endian: no __AUDIT_ARCH_LE bit.
+  s390x: { token: 0x80000016, endian: "big" },
+};
+
+const cache = new Map<ArchName, ArchInfo>();
+
+/**
+ * Whether `name` is a supported architecture (exact, lowercase spelling).
+ *
+ * @example
+ * ```ts
+ * isArchName("aarch64"); // true
+ * ```
+ */
+export function isArchName(name: string): name is ArchName {
+  return (ARCH_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * The description of a supported architecture.
+ *
+ * @example
+ * ```ts
+ * getArch("x86_64").syscalls.get("close"); // 3
+ * ```
+ */
+export function getArch(name: ArchName): ArchInfo {
+  let info = cache.get(name);
+  if (info) return info;
+  const rows = SYSCALL_TABLES[name];
+  if (!rows) throw new Error(`no syscall table for ${name}`);
+  const syscalls = new Map<string, number>();
+  const names = new Map<number, string>();
+  for (const [syscall, nr] of rows) {
+    syscalls.set(syscall, nr);
+    if (!names.has(nr)) names.set(nr, syscall);
+  }
+  const { token, endian } = AUDIT_ARCH[name];
+  info = { name, auditArch: token, endian, hasX32: name === "x86_64", syscalls, names };
+  cache.set(name, info);
+  return info;
+}
+
+/**
+ * The architecture seccompiler runs on, if it is a supported one.
+ *
+ * @example
+ * ```ts
+ * hostArch(); // "x86_64" on a PC
+ * ```
+ */
+export function hostArch(): ArchName | undefined {
+  const machine: Record<string, ArchName> = {
+    x64: "x86_64", arm64: "aarch64", riscv64: "riscv64", loong64: "loongarch64", ppc64: "ppc64le", s390x: "s390x",
+  };
+  // node:process is available on Bun, Deno and Node alike.
+  const arch = (globalThis as { process?: { arch?: string } }).process?.arch;
+  return arch ? machine[arch] : undefined;
+}
+
+/**
+ * Closest syscall name for a "did you mean" hint, or undefined when nothing is close.
+ *
+ * @example
+ * ```ts
+ * suggestSyscall(getArch("x86_64"), "opne"); // "open"
+ * ```
+ */
+export function suggestSyscall(arch: ArchInfo, name: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of arch.syscalls.keys()) {
+    const distance = editDistance(name, candidate);
+    if (distance < bestDistance || (distance === bestDistance && best !== undefined && candidate < best)) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  // Only suggest when the typo is small relative to the name; otherwise the hint misleads.
+  const threshold = Math.max(1, Math.floor(name.length / 3));
+  return bestDistance <= threshold ? best : undefined;
+}
+
+/** Damerau-Levenshtein (optimal string alignment): a swap like "opne"→"open" costs 1. @private */
+function editDistance(a: string, b: string): number {
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[][] = Array.from({ length: rows }, (_, i) => {
+    const row = new Array<number>(cols).fill(0);
+    row[0] = i;
+    return row;
+  });
+  for (let j = 0; j < cols; j++) d[0][j] = j;
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
+}

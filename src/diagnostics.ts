@@ -1,0 +1,122 @@
+/**
+ * Errors as values: every problem seccompiler reports has a stable code, a
+ * message, and (for policy text) a position with a JSON path.
+ *
+ * @module
+ */
+
+/** Where in a policy document a problem is. */
+export interface SourcePosition {
+  /** File name as given by the user (`<stdin>` for standard input). */
+  readonly file: string;
+  /** 1-based line. */
+  readonly line: number;
+  /** 1-based column, counted in UTF-16 code units like editors do. */
+  readonly column: number;
+  /** 0-based offset of the first character. */
+  readonly offset: number;
+  /** Length of the offending span (at least 1 for the caret). */
+  readonly length: number;
+}
+
+/** One problem found in a policy or in a filter built through the API. */
+export interface Diagnostic {
+  /** Stable machine-readable code, e.g. `unknown-key`, `unknown-syscall`. */
+  readonly code: string;
+  /** One-line description without position. */
+  readonly message: string;
+  /** JSON path of the offending value, e.g. `$.vmm.filter[3].args[0].val`. */
+  readonly path: string;
+  /** What to do about it, when there is something useful to say. */
+  readonly hint?: string;
+  /** Source position; absent for problems in filters built through the API. */
+  readonly position?: SourcePosition;
+  /** Warnings do not stop compilation. */
+  readonly severity: "error" | "warning";
+}
+
+/**
+ * Thrown by the library entry points when a policy or filter is invalid; it
+ * carries every problem found, not just the first.
+ *
+ * @example
+ * ```ts
+ * try { compileFromJson("{", "x86_64"); } catch (e) { if (e instanceof PolicyError) console.log(e.diagnostics.length); }
+ * ```
+ */
+export class PolicyError extends Error {
+  /** Stable code of this error class. */
+  readonly code = "policy-invalid";
+  /** Every problem found. */
+  readonly diagnostics: readonly Diagnostic[];
+  constructor(diagnostics: readonly Diagnostic[], source?: string) {
+    super(diagnostics.map((d) => formatDiagnostic(d, source)).join("\n"));
+    this.name = "PolicyError";
+    this.diagnostics = diagnostics;
+  }
+}
+
+/**
+ * Renders a diagnostic the way compilers do:
+ *
+ * ```text
+ * p.json:4:20: error: unknown syscall "opne" for x86_64; did you mean "open"?
+ *   at $.vmm.filter[2].syscall
+ *    4 |       { "syscall": "opne" },
+ *      |                    ^^^^^^
+ *   hint: ...
+ * ```
+ *
+ * @example
+ * ```ts
+ * formatDiagnostic({ code: "x", message: "bad", path: "$", severity: "error" }); // "error: bad\n  at $"
+ * ```
+ */
+export function formatDiagnostic(diagnostic: Diagnostic, source?: string): string {
+  const { position } = diagnostic;
+  const where = position ? `${position.file}:${position.line}:${position.column}: ` : "";
+  const lines = [`${where}${diagnostic.severity}: ${diagnostic.message}`, `  at ${diagnostic.path}`];
+  if (position && source !== undefined) {
+    const sourceLine = lineAt(source, position.offset);
+    if (sourceLine !== undefined) {
+      const gutter = String(position.line);
+      const pad = " ".repeat(gutter.length);
+      const caretStart = position.column - 1;
+      const caretLength = Math.max(1, Math.min(position.length, sourceLine.length - caretStart));
+      // Tabs keep their width in the caret line so the caret stays under the value.
+      const indent = sourceLine.slice(0, caretStart).replace(/[^\t]/g, " ");
+      lines.push(`  ${gutter} | ${sourceLine}`, `  ${pad} | ${indent}${"^".repeat(caretLength)}`);
+    }
+  }
+  if (diagnostic.hint) lines.push(`  hint: ${diagnostic.hint}`);
+  return lines.join("\n");
+}
+
+/** The text of the line containing `offset`, without its newline. @private */
+function lineAt(source: string, offset: number): string | undefined {
+  if (offset < 0 || offset > source.length) return undefined;
+  const start = source.lastIndexOf("\n", offset - 1) + 1;
+  let end = source.indexOf("\n", offset);
+  if (end < 0) end = source.length;
+  return source.slice(start, end).replace(/\r$/, "");
+}
+
+/**
+ * Converts an offset to a 1-based line and column.
+ *
+ * @example
+ * ```ts
+ * lineColumn("a\nbc", 3); // { line: 2, column: 2 }
+ * ```
+ */
+export function lineColumn(source: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < source.length; i++) {
+    if (source.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
