@@ -1,0 +1,29 @@
+/**
+ * Command-line parsing shared by the sub-commands: `node:util` `parseArgs`
+ * (identical on Bun and Deno) with its errors turned into {@link UsageError}s.
+ *
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "./output.ts";
+
+/** Option declarations, as `parseArgs` takes them. */
+export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+
+/**
+ * Parses `args` strictly; unknown options and missing values become usage errors.
+ *
+ * @example
+ * ```ts
+ * const { values } = parseCommandLine("schema", ["-o", "x.json"], { output: { type: "string", short: "o" } });
+ * ```
+ */
+export function parseCommandLine<T extends OptionSpec>(command: string, args: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals, tokens: true });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // parseArgs messages mention "node" and "--help"-less phrasing; keep the first sentence.
+    throw new UsageError(message.split(". To specify")[0].replace(/\s+$/, ""), command);
+  }
+}

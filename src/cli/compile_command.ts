@@ -1,0 +1,217 @@
+/**
+ * `seccompiler compile` (also the command when none is given): JSON policy →
+ * Firecracker container, or raw `<thread>.bpf` files with `--split-output`.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import * as v from "valibot";
+import { ARCH_NAMES, type ArchName, getArch } from "../arch/arch.ts";
+import { encodeProgram } from "../bpf/encode.ts";
+import { compilePolicy, type CompiledPolicy } from "../compile.ts";
+import { serializeBinary } from "../container.ts";
+import { type Diagnostic, formatDiagnostic, PolicyError } from "../diagnostics.ts";
+import { writeFileAtomic } from "../fs.ts";
+import { parseCommandLine } from "./args.ts";
+import { err, EXIT, out, UsageError } from "./output.ts";
+
+const HELP = `Usage: seccompiler [compile] --target-arch ARCH --input-file POLICY.json [options]
+
+Compiles a JSON seccomp policy (Firecracker / rust-vmm format, comments allowed)
+into one BPF program per thread, written as a Firecracker filter file
+(readable by Firecracker v0.25 to v1.14 with --seccomp-filter).
+
+Options:
+  -t, --target-arch ARCH   ${ARCH_NAMES.join(", ")} (case-insensitive; amd64 and arm64 accepted)
+  -i, --input-file FILE    the policy; "-" reads standard input
+  -o, --output-file FILE   where to write (default: seccomp_binary_filter.out)
+      --split-output       write raw <thread>.bpf files into the output file's
+                           directory instead of one container file
+  -b, --basic              deprecated: drop every argument check (the filter then
+                           allows more than the policy says)
+      --format text|json   json: print a machine-readable summary on stdout
+  -h, --help               show this help
+
+Examples:
+  seccompiler --target-arch x86_64 --input-file policies/example.json --output-file example.out
+  seccompiler compile -t aarch64 -i policy.json --split-output -o out/
+
+Exit codes: 0 ok, 1 policy or I/O error (every problem is reported), 2 usage error.
+`;
+
+const ARCH_ALIASES: Record<string, ArchName> = { amd64: "x86_64", x64: "x86_64", arm64: "aarch64" };
+
+const OptionsSchema = v.object({
+  arch: v.picklist(ARCH_NAMES),
+  input: v.pipe(v.string(), v.minLength(1, "--input-file must not be empty")),
+  output: v.pipe(v.string(), v.minLength(1, "--output-file must not be empty")),
+  basic: v.boolean(),
+  split: v.boolean(),
+  format: v.picklist(["text", "json"], '--format must be "text" or "json"'),
+});
+
+/** Validated options of one compile run. @private */
+type CompileRun = v.InferOutput<typeof OptionsSchema>;
+
+/** Turns raw argv into validated options, or throws a UsageError. @private */
+function readOptions(args: string[]): CompileRun | "help" {
+  const { values, positionals } = parseCommandLine("compile", args, {
+    "target-arch": { type: "string", short: "t" },
+    "input-file": { type: "string", short: "i" },
+    "output-file": { type: "string", short: "o" },
+    "split-output": { type: "boolean" },
+    basic: { type: "boolean", short: "b" },
+    format: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  }, true);
+  if (values.help) return "help";
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`, "compile");
+  const rawArch = values["target-arch"];
+  if (typeof rawArch !== "string") throw new UsageError("missing --target-arch", "compile");
+  if (typeof values["input-file"] !== "string") throw new UsageError("missing --input-file", "compile");
+  const lowered = rawArch.toLowerCase();
+  const arch = ARCH_ALIASES[lowered] ?? lowered;
+  const result = v.safeParse(OptionsSchema, {
+    arch,
+    input: values["input-file"],
+    output: values["output-file"] ?? "seccomp_binary_filter.out",
+    basic: values.basic ?? false,
+    split: values["split-output"] ?? false,
+    format: values.format ?? "text",
+  });
+  if (!result.success) {
+    const issue = result.issues[0];
+    const message = issue.path?.[0]?.key === "arch"
+      ? `unknown architecture "${rawArch}" for --target-arch; expected one of ${ARCH_NAMES.join(", ")}`
+      : issue.message;
+    throw new UsageError(message, "compile");
+  }
+  return result.output;
+}
+
+/** Reads the policy as UTF-8 text; invalid UTF-8 is an input error, not mojibake. @private */
+function readPolicy(input: string): { text: string; file: string } {
+  const file = input === "-" ? "<stdin>" : input;
+  const bytes = readFileSync(input === "-" ? 0 : input);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new InputError(`${file}: error: the policy is not valid UTF-8`);
+  }
+  // A UTF-8 byte order mark is harmless; strip it so positions match what editors show.
+  return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, file };
+}
+
+/** An input problem already phrased for the user. @private */
+class InputError extends Error {}
+
+/** Raw-file names must stay inside the output directory. @private */
+function safeFileName(thread: string): boolean {
+  return thread !== "" && thread !== "." && thread !== ".." && !/[/\0]/.test(thread);
+}
+
+/**
+ * Runs `seccompiler compile` and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * await compileCommand(["--target-arch", "x86_64", "--input-file", "policies/example.json", "--output-file", "/tmp/x.out"]);
+ * ```
+ */
+export async function compileCommand(args: string[]): Promise<number> {
+  const options = readOptions(args);
+  if (options === "help") {
+    out(HELP);
+    return EXIT.OK;
+  }
+  const json = options.format === "json";
+  const report = (ok: boolean, diagnostics: readonly Diagnostic[], extra: Record<string, unknown> = {}) => {
+    if (json) out(JSON.stringify({ ok, arch: options.arch, ...extra, diagnostics: diagnostics.map(diagnosticJson) }, null, 2));
+  };
+  if (options.basic) {
+    err("seccompiler: warning: --basic is deprecated: it drops every argument check, so the filter allows more than the policy says");
+  }
+  let source: { text: string; file: string };
+  try {
+    source = readPolicy(options.input);
+  } catch (error) {
+    const message = error instanceof InputError ? error.message : `seccompiler: error: cannot read ${options.input}: ${describeIoError(error)}`;
+    err(message);
+    report(false, [{ code: "io", message, path: "$", severity: "error" }]);
+    return EXIT.FAILURE;
+  }
+  let compiled: CompiledPolicy;
+  try {
+    compiled = compilePolicy(source.text, options.arch, { file: source.file, basic: options.basic });
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
+    for (const diagnostic of error.diagnostics) err(formatDiagnostic(diagnostic, source.text));
+    const count = error.diagnostics.length;
+    err(`seccompiler: ${count} error${count === 1 ? "" : "s"}; nothing written`);
+    report(false, error.diagnostics);
+    return EXIT.FAILURE;
+  }
+  for (const warning of compiled.warnings) err(formatDiagnostic(warning, source.text));
+
+  const written: string[] = [];
+  try {
+    if (options.split) {
+      const unsafe = [...compiled.programs.keys()].filter((thread) => !safeFileName(thread));
+      if (unsafe.length > 0) {
+        throw new InputError(`seccompiler: error: cannot use thread name ${JSON.stringify(unsafe[0])} as a file name with --split-output`);
+      }
+      const directory = options.output.endsWith("/") ? options.output : dirname(options.output);
+      const endian = getArch(options.arch).endian;
+      for (const [thread, program] of compiled.programs) {
+        const path = join(directory, `${thread}.bpf`);
+        writeFileAtomic(path, encodeProgram(program, endian));
+        written.push(path);
+      }
+    } else {
+      writeFileAtomic(options.output, serializeBinary(compiled.programs));
+      written.push(options.output);
+    }
+  } catch (error) {
+    const message = error instanceof InputError ? error.message : `seccompiler: error: cannot write ${options.output}: ${describeIoError(error)}`;
+    err(message);
+    report(false, [...compiled.warnings, { code: "io", message, path: "$", severity: "error" }]);
+    return EXIT.FAILURE;
+  }
+  const threads = [...compiled.programs].map(([name, program]) => ({ name, instructions: program.length }));
+  if (json) {
+    report(true, compiled.warnings, { files: written, threads });
+  } else {
+    const summary = threads.map((t) => `${t.name} ${t.instructions}`).join(", ") || "no filters";
+    err(`seccompiler: wrote ${written.join(", ")} (${options.arch}; instructions: ${summary})`);
+  }
+  return EXIT.OK;
+}
+
+/** A diagnostic as plain JSON for `--format json`. @private */
+function diagnosticJson(d: Diagnostic): Record<string, unknown> {
+  return {
+    severity: d.severity,
+    code: d.code,
+    message: d.message,
+    path: d.path,
+    ...(d.hint ? { hint: d.hint } : {}),
+    ...(d.position ? { file: d.position.file, line: d.position.line, column: d.position.column } : {}),
+  };
+}
+
+/** "ENOENT (no such file or directory)" rather than a stack. @private */
+function describeIoError(error: unknown): string {
+  const e = error as { code?: string; message?: string };
+  const known: Record<string, string> = {
+    ENOENT: "no such file or directory",
+    EACCES: "permission denied",
+    EISDIR: "is a directory",
+    ENOTDIR: "a path component is not a directory",
+    EROFS: "read-only file system",
+    ENOSPC: "no space left on device",
+  };
+  if (e.code && known[e.code]) return `${known[e.code]} (${e.code})`;
+  return e.message ?? String(error);
+}

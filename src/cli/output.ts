@@ -1,0 +1,60 @@
+/**
+ * Synchronous output for the CLI: everything is flushed before the process
+ * exits or execve's, so nothing is lost (runtimes.md §6).
+ *
+ * @module
+ */
+import { writeSync } from "node:fs";
+
+/**
+ * Writes all of `text` to a file descriptor, looping on short writes.
+ *
+ * @example
+ * ```ts
+ * writeAll(1, "hello\n");
+ * ```
+ */
+export function writeAll(fd: number, text: string | Uint8Array): void {
+  const bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    } catch (error) {
+      // A closed pipe (e.g. `| head`) is not worth a stack trace; anything else is retried by the loop's caller.
+      if ((error as { code?: string }).code === "EAGAIN") continue;
+      if ((error as { code?: string }).code === "EPIPE") return;
+      throw error;
+    }
+  }
+}
+
+/** Prints a line on stdout. @example `out("ok")` */
+export function out(line: string): void {
+  writeAll(1, line.endsWith("\n") ? line : `${line}\n`);
+}
+
+/** Prints a line on stderr. @example `err("seccompiler: error: ...")` */
+export function err(line: string): void {
+  writeAll(2, line.endsWith("\n") ? line : `${line}\n`);
+}
+
+/** Exit codes shared by every command. */
+export const EXIT = {
+  /** Success. */
+  OK: 0,
+  /** Bad policy, bad filter file, I/O error: the input was the problem. */
+  FAILURE: 1,
+  /** The command line was the problem. */
+  USAGE: 2,
+} as const;
+
+/** A command-line mistake; the CLI prints it with a pointer to `--help` and exits 2. */
+export class UsageError extends Error {
+  /** Stable code. */
+  readonly code = "usage";
+  constructor(message: string, readonly command = "") {
+    super(message);
+    this.name = "UsageError";
+  }
+}

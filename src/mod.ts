@@ -1,0 +1,51 @@
+/**
+ * seccompiler as a library: compile seccomp policies (JSON or TypeScript)
+ * to classic-BPF programs, read and write Firecracker filter files, run
+ * programs in an interpreter, and install them on Bun or Deno.
+ *
+ * The pure parts (everything except `applyFilter*` / `actionAvailable`) run
+ * on Bun, Deno and Node.
+ *
+ * @example
+ * ```ts
+ * import { compileFromJson, serializeBinary } from "seccompiler";
+ * const programs = compileFromJson(policyText, "x86_64");
+ * const bytes = serializeBinary(programs);
+ * ```
+ *
+ * @example Writing a filter in TypeScript
+ * ```ts
+ * import { ALLOW, compileFilter, condition, errno, rule, seccompFilter } from "seccompiler";
+ * const program = compileFilter(seccompFilter({
+ *   arch: "x86_64",
+ *   mismatchAction: errno(1),
+ *   matchAction: ALLOW,
+ *   rules: { read: [], write: [rule(condition(0, "dword", "eq", 1))] },
+ * }));
+ * ```
+ *
+ * @module
+ */
+
+export { compileFilter, compileFromJson, compilePolicy } from "./compile.ts";
+export type { CompiledPolicy, CompileOptions } from "./compile.ts";
+export {
+  ALLOW, condition, errno, KILL_PROCESS, KILL_THREAD, LOG, rule, seccompFilter, TRAP, trace, USER_NOTIF, validateFilter,
+} from "./ir.ts";
+export type { ArgIndex, Condition, Filter, FilterSpec, Operator, Rule, SyscallRules, Width } from "./ir.ts";
+export { actionFromValue, actionValue, formatAction, SECCOMP_RET } from "./action.ts";
+export type { Action, ActionKind } from "./action.ts";
+export { ARCH_NAMES, getArch, hostArch } from "./arch/arch.ts";
+export type { ArchInfo, ArchName } from "./arch/arch.ts";
+export { formatDiagnostic, PolicyError } from "./diagnostics.ts";
+export type { Diagnostic, SourcePosition } from "./diagnostics.ts";
+export { ContainerError, deserializeBinary, serializeBinary } from "./container.ts";
+export { decodeProgram, encodeProgram, readRawBpf } from "./bpf/encode.ts";
+export { runFilter } from "./bpf/interpreter.ts";
+export type { SeccompData } from "./bpf/interpreter.ts";
+export { BpfError, validateProgram } from "./bpf/validate.ts";
+export { disassemble } from "./bpf/disasm.ts";
+export type { Instruction, Program } from "./bpf/insn.ts";
+export { parsePolicy } from "./policy/frontend.ts";
+export { policyJsonSchema } from "./policy/schema.ts";
+export { actionAvailable, applyFilter, applyFilterAllThreads } from "./install/mod.ts";
