@@ -32,6 +32,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "simulate one system call against a filter and print the verdict",
     load: async () => (await import("./inspect_command.ts")).checkCommand,
   },
+  cache: {
+    summary: "report which syscalls the kernel's action cache never filters",
+    load: async () => (await import("./inspect_command.ts")).cacheCommand,
+  },
   schema: {
     summary: "print the JSON Schema of the policy format",
     load: async () => (await import("./schema_command.ts")).schemaCommand,

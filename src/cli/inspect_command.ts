@@ -1,0 +1,275 @@
+/**
+ * Inspection commands: `disasm` (print programs as BPF assembly), `check`
+ * (simulate one syscall) and `cache` (which syscalls the kernel's action
+ * cache skips). They read a Firecracker filter file, a raw `.bpf` file, or
+ * compile a policy on the fly.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import * as v from "valibot";
+import { actionFromValue, formatAction } from "../action.ts";
+import { ARCH_NAMES, type ArchInfo, type ArchName, getArch, hostArch } from "../arch/arch.ts";
+import { actionCacheReport, isConstantAllow } from "../bpf/cache.ts";
+import { disassemble } from "../bpf/disasm.ts";
+import { readRawBpf } from "../bpf/encode.ts";
+import type { Program } from "../bpf/insn.ts";
+import { runFilter } from "../bpf/interpreter.ts";
+import { compilePolicy } from "../compile.ts";
+import { ContainerError, deserializeBinary } from "../container.ts";
+import { formatDiagnostic, PolicyError } from "../diagnostics.ts";
+import { type OptionSpec, parseCommandLine } from "./args.ts";
+import { err, EXIT, out, UsageError } from "./output.ts";
+
+const SOURCE_OPTIONS = {
+  "filter-file": { type: "string", short: "f" },
+  "bpf-file": { type: "string" },
+  policy: { type: "string", short: "p" },
+  "target-arch": { type: "string", short: "t" },
+  thread: { type: "string" },
+  "bytes-limit": { type: "string" },
+  format: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies OptionSpec;
+
+const SOURCE_HELP = `Filter source (exactly one):
+  -f, --filter-file FILE   a Firecracker filter file (compile output)
+      --bpf-file FILE      a raw .bpf program (--split-output, libseccomp export)
+  -p, --policy FILE        a JSON policy, compiled on the fly
+Other options:
+  -t, --target-arch ARCH   arch of the filter (default: this machine's); ${ARCH_NAMES.join(", ")}
+      --thread NAME        which thread's program (default: all, or the only one)
+      --bytes-limit N      largest filter file accepted (default 100000)
+      --format text|json   json: machine-readable output on stdout
+  -h, --help               show this help`;
+
+/** Raw values shared by the inspection commands. @private */
+type SourceValues = { [K in keyof typeof SOURCE_OPTIONS]?: (typeof SOURCE_OPTIONS)[K]["type"] extends "string" ? string : boolean };
+
+/** Programs to inspect, with the arch they are for. @private */
+interface LoadedPrograms {
+  readonly arch: ArchInfo;
+  readonly programs: Map<string, Program>;
+  readonly format: "text" | "json";
+}
+
+/** An input problem already phrased for the user (exit 1). @private */
+class InputError extends Error {}
+
+/** Reads the filter source the options name. @private */
+function loadPrograms(command: string, values: SourceValues): LoadedPrograms {
+  const sources = (["filter-file", "bpf-file", "policy"] as const).filter((key) => values[key] !== undefined);
+  if (sources.length !== 1) {
+    throw new UsageError("give exactly one of --filter-file, --bpf-file or --policy", command);
+  }
+  const format = v.safeParse(v.picklist(["text", "json"]), values.format ?? "text");
+  if (!format.success) throw new UsageError('--format must be "text" or "json"', command);
+  const archName = (values["target-arch"]?.toLowerCase() ?? hostArch()) as string | undefined;
+  if (!archName || !(ARCH_NAMES as readonly string[]).includes(archName)) {
+    throw new UsageError(`unknown architecture "${values["target-arch"] ?? "(host)"}"; expected one of ${ARCH_NAMES.join(", ")}`, command);
+  }
+  const arch = getArch(archName as ArchName);
+  const bytesLimit = values["bytes-limit"] === undefined ? 100_000 : Number(values["bytes-limit"]);
+  if (!Number.isSafeInteger(bytesLimit) || bytesLimit <= 0) {
+    throw new UsageError(`--bytes-limit must be a positive integer, not "${values["bytes-limit"]}"`, command);
+  }
+  const [source] = sources;
+  const path = values[source] as string;
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new InputError(`cannot read ${path}: ${(error as { code?: string }).code ?? String(error)}`);
+  }
+  let programs: Map<string, Program>;
+  if (source === "filter-file") {
+    programs = deserializeBinary(bytes, { bytesLimit });
+  } else if (source === "bpf-file") {
+    programs = new Map([[values.thread ?? "program", readRawBpf(bytes, arch.endian)]]);
+  } else {
+    const text = new TextDecoder().decode(bytes);
+    try {
+      programs = compilePolicy(text, arch.name, { file: path }).programs;
+    } catch (error) {
+      if (error instanceof PolicyError) throw new InputError(error.diagnostics.map((d) => formatDiagnostic(d, text)).join("\n"));
+      throw error;
+    }
+  }
+  if (values.thread !== undefined && source !== "bpf-file") {
+    const program = programs.get(values.thread);
+    if (!program) {
+      throw new InputError(`no thread "${values.thread}" in ${path}; it has: ${[...programs.keys()].map((k) => JSON.stringify(k)).join(", ") || "none"}`);
+    }
+    programs = new Map([[values.thread, program]]);
+  }
+  return { arch, programs, format: format.output };
+}
+
+/** Maps the errors of loading and inspecting to exit codes. @private */
+async function guarded(run: () => number): Promise<number> {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof InputError) {
+      err(error.message.includes(": error: ") ? error.message : `seccompiler: error: ${error.message}`);
+      return EXIT.FAILURE;
+    }
+    if (error instanceof ContainerError || (error as { name?: string }).name === "BpfError") {
+      err(`seccompiler: error: ${(error as Error).message}`);
+      return EXIT.FAILURE;
+    }
+    throw error;
+  }
+}
+
+/**
+ * `seccompiler disasm`: prints programs as BPF assembly.
+ *
+ * @example
+ * ```ts
+ * await disasmCommand(["--filter-file", "seccomp_binary_filter.out", "--thread", "vmm", "-t", "x86_64"]);
+ * ```
+ */
+export async function disasmCommand(args: string[]): Promise<number> {
+  const { values } = parseCommandLine("disasm", args, SOURCE_OPTIONS);
+  if (values.help) {
+    out(`Usage: seccompiler disasm (--filter-file FILE | --bpf-file FILE | --policy FILE) [options]\n\nPrints each program as BPF assembly, with syscall names and actions.\n\n${SOURCE_HELP}\n`);
+    return EXIT.OK;
+  }
+  return guarded(() => {
+    const loaded = loadPrograms("disasm", values as SourceValues);
+    if (loaded.format === "json") {
+      const threads = [...loaded.programs].map(([thread, program]) => ({
+        thread,
+        instructions: program.map((insn, pc) => ({ pc, ...insn })),
+        listing: disassemble(program, { arch: loaded.arch.name }).split("\n"),
+      }));
+      out(JSON.stringify({ arch: loaded.arch.name, threads }, null, 2));
+      return EXIT.OK;
+    }
+    const parts = [...loaded.programs].map(([thread, program]) =>
+      `# thread ${JSON.stringify(thread)}: ${program.length} instructions (${loaded.arch.name})\n${disassemble(program, { arch: loaded.arch.name })}`
+    );
+    out(parts.join("\n\n"));
+    return EXIT.OK;
+  });
+}
+
+const CHECK_OPTIONS = {
+  ...SOURCE_OPTIONS,
+  syscall: { type: "string", short: "s" },
+  arg: { type: "string", multiple: true, short: "a" },
+  "audit-arch": { type: "string" },
+} as const satisfies OptionSpec;
+
+/** Parses a u64 written in decimal, hex (0x) or as a negative 64-bit int. @private */
+function parseU64(text: string, what: string): bigint {
+  const trimmed = text.trim();
+  if (!/^-?(0x[0-9a-fA-F]+|\d+)$/.test(trimmed)) throw new UsageError(`${what}: "${text}" is not an integer`, "check");
+  const value = BigInt(trimmed);
+  const min = -(1n << 63n);
+  const max = (1n << 64n) - 1n;
+  if (value < min || value > max) throw new UsageError(`${what}: ${text} does not fit in 64 bits`, "check");
+  return BigInt.asUintN(64, value);
+}
+
+/**
+ * `seccompiler check`: simulates one system call and prints the verdict.
+ *
+ * @example
+ * ```ts
+ * await checkCommand(["--policy", "policies/example.json", "--thread", "vmm", "--syscall", "ioctl", "--arg", "1=0x5421"]);
+ * ```
+ */
+export async function checkCommand(args: string[]): Promise<number> {
+  const { values } = parseCommandLine("check", args, CHECK_OPTIONS);
+  if (values.help) {
+    out(`Usage: seccompiler check (--filter-file FILE | --bpf-file FILE | --policy FILE) --syscall NAME|NR [--arg I=VALUE]... [options]
+
+Runs one simulated system call through the filter (the same interpreter the
+tests compare with the kernel) and prints the action, the number of
+instructions executed and whether the kernel's action cache would skip the
+filter for this syscall.
+
+  -s, --syscall NAME|NR    the system call, by name for the arch or by number
+  -a, --arg I=VALUE        argument I (0..5); decimal, 0x hex, or negative (two's complement)
+      --audit-arch TOKEN   simulate a call from another arch (e.g. 0x40000003 for i386)
+${SOURCE_HELP}
+`);
+    return EXIT.OK;
+  }
+  if (values.syscall === undefined) throw new UsageError("missing --syscall", "check");
+  const argValues: bigint[] = [0n, 0n, 0n, 0n, 0n, 0n];
+  for (const spec of values.arg ?? []) {
+    const match = /^([0-5])=(.+)$/.exec(spec);
+    if (!match) throw new UsageError(`--arg must look like I=VALUE with I in 0..5, not "${spec}"`, "check");
+    argValues[Number(match[1])] = parseU64(match[2], `--arg ${match[1]}`);
+  }
+  return guarded(() => {
+    const loaded = loadPrograms("check", values as SourceValues);
+    const syscall = values.syscall as string;
+    const nr = /^-?\d+$/.test(syscall) ? Number(syscall) : loaded.arch.syscalls.get(syscall);
+    if (nr === undefined || !Number.isSafeInteger(nr)) {
+      throw new InputError(`unknown syscall "${syscall}" for ${loaded.arch.name}`);
+    }
+    const auditArch = values["audit-arch"] === undefined ? loaded.arch.auditArch : Number(parseU64(values["audit-arch"], "--audit-arch") & 0xffffffffn);
+    const results = [...loaded.programs].map(([thread, program]) => {
+      const { value, steps } = runFilter(program, { nr: nr | 0, arch: auditArch, args: argValues }, loaded.arch.endian);
+      const action = actionFromValue(value);
+      return {
+        thread,
+        syscall: loaded.arch.names.get(nr) ?? String(nr),
+        nr,
+        args: argValues.map(String),
+        action: action ? formatAction(action) : `unknown(0x${value.toString(16)})`,
+        value,
+        steps,
+        cached: auditArch === loaded.arch.auditArch && nr >= 0 && isConstantAllow(program, nr, auditArch),
+      };
+    });
+    if (loaded.format === "json") {
+      out(JSON.stringify({ arch: loaded.arch.name, results }, null, 2));
+    } else {
+      for (const r of results) {
+        out(`${r.thread}: ${r.syscall}(${argValues.map((a) => `0x${a.toString(16)}`).join(", ")}) → ${r.action} ` +
+          `(${r.steps} instructions${r.cached ? "; skipped by the kernel's action cache" : ""})`);
+      }
+    }
+    return EXIT.OK;
+  });
+}
+
+/**
+ * `seccompiler cache`: lists which syscalls the kernel's action cache skips.
+ *
+ * @example
+ * ```ts
+ * await cacheCommand(["--policy", "policies/example.json", "-t", "x86_64"]);
+ * ```
+ */
+export async function cacheCommand(args: string[]): Promise<number> {
+  const { values } = parseCommandLine("cache", args, SOURCE_OPTIONS);
+  if (values.help) {
+    out(`Usage: seccompiler cache (--filter-file FILE | --bpf-file FILE | --policy FILE) [options]
+
+Reports, per thread, which syscalls the kernel's action cache (Linux 5.11+)
+marks "always allow" — those never run the filter — and how many run it.
+
+${SOURCE_HELP}
+`);
+    return EXIT.OK;
+  }
+  return guarded(() => {
+    const loaded = loadPrograms("cache", values as SourceValues);
+    const reports = [...loaded.programs].map(([thread, program]) => ({ thread, ...actionCacheReport(program, loaded.arch) }));
+    if (loaded.format === "json") {
+      out(JSON.stringify({ arch: loaded.arch.name, threads: reports }, null, 2));
+    } else {
+      for (const r of reports) {
+        out(`${r.thread}: ${r.cached.length} syscalls cached (never filtered), ${r.filtered.length} filtered`);
+        if (r.cached.length > 0) out(`  cached: ${r.cached.join(" ")}`);
+      }
+    }
+    return EXIT.OK;
+  });
+}

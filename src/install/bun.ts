@@ -1,0 +1,50 @@
+/**
+ * {@link Libc} through `bun:ffi`. Imported only on Bun: a static
+ * `import "bun:ffi"` is a fatal error in Deno, so the import is dynamic.
+ *
+ * @module
+ */
+import type { Libc } from "./libc.ts";
+
+type BunFfi = typeof import("bun:ffi");
+
+// Top-level await keeps every binding synchronous afterwards; this module is
+// itself imported dynamically, and only when running on Bun.
+const ffi: BunFfi = await import("bun:ffi");
+
+/**
+ * Opens `path` with `bun:ffi` and binds the installer's functions.
+ *
+ * @example
+ * ```ts
+ * const libc = openBunLibc("libc.so.6");
+ * libc.prctl(38, 1n, 0n, 0n, 0n); // PR_SET_NO_NEW_PRIVS
+ * ```
+ */
+export function openBunLibc(path: string): Libc {
+  const { dlopen, ptr, read } = ffi;
+  const { symbols } = dlopen(path, {
+    prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
+    // syscall(2) is variadic; a fixed-arity call is ABI-compatible on the 64-bit Linux targets.
+    syscall: { args: ["i64", "u64", "u64", "u64", "u64", "u64", "u64"], returns: "i64" },
+    execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
+    write: { args: ["i32", "ptr", "u64"], returns: "i64" },
+    _exit: { args: ["i32"], returns: "void" },
+    __errno_location: { args: [], returns: "ptr" },
+  });
+  const errnoLocation = symbols.__errno_location;
+  return {
+    path,
+    runtime: "bun",
+    prctl: (option, arg2, arg3, arg4, arg5) => symbols.prctl(option, arg2, arg3, arg4, arg5),
+    syscall: (nr, a0, a1, a2, a3, a4, a5) => BigInt(symbols.syscall(nr, a0, a1, a2, a3, a4, a5)),
+    execve: (file, argv, envp) => symbols.execve(file, argv, envp),
+    write: (fd, bytes) => BigInt(symbols.write(fd, bytes.length === 0 ? null : bytes, bytes.length)),
+    exit(status): never {
+      symbols._exit(status);
+      throw new Error("_exit returned");
+    },
+    errno: () => read.i32(errnoLocation()!, 0),
+    address: (buffer) => (buffer.byteLength === 0 ? 0n : BigInt(ptr(buffer))),
+  };
+}

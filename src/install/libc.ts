@@ -1,0 +1,119 @@
+/**
+ * The few C library functions the installer needs, behind one interface that
+ * Bun (`bun:ffi`) and Deno (`Deno.dlopen`) both implement.
+ *
+ * Everything here is synchronous once {@link openLibc} has resolved: the
+ * launcher's "seccomp(), then execve() with nothing in between" relies on it.
+ *
+ * @module
+ */
+import { type ArchName, hostArch } from "../arch/arch.ts";
+import { InstallError } from "./errors.ts";
+
+/**
+ * Synchronous bindings to libc. Pointers are passed as addresses (`bigint`)
+ * obtained from {@link Libc.address}; keep the buffer referenced for as long
+ * as the address is in use.
+ */
+export interface Libc {
+  /** The library that was opened (`libc.so.6`, `libc.musl-x86_64.so.1`, ...). */
+  readonly path: string;
+  /** Which FFI implementation is in use. */
+  readonly runtime: "bun" | "deno";
+  /** `prctl(option, arg2, arg3, arg4, arg5)`; returns −1 on failure (read {@link Libc.errno}). */
+  prctl(option: number, arg2: bigint, arg3: bigint, arg4: bigint, arg5: bigint): number;
+  /** `syscall(nr, a0, ..., a5)`; returns −1n on failure (read {@link Libc.errno}). */
+  syscall(nr: number, a0: bigint, a1: bigint, a2: bigint, a3: bigint, a4: bigint, a5: bigint): bigint;
+  /** `execve(path, argv, envp)` with NUL-terminated path and 0-terminated pointer tables; returns only on failure. */
+  execve(path: Uint8Array, argv: BigUint64Array, envp: BigUint64Array): number;
+  /** `write(fd, bytes, bytes.length)`. */
+  write(fd: number, bytes: Uint8Array): bigint;
+  /** `_exit(status)`: ends the process at once (one `exit_group`), skipping every runtime exit hook. */
+  exit(status: number): never;
+  /** The calling thread's `errno`; meaningful only right after a call that returned −1. */
+  errno(): number;
+  /** The address of a buffer's first byte (0n for an empty buffer). */
+  address(buffer: ArrayBufferView): bigint;
+}
+
+/** musl spells some machine names differently from seccompiler. @private */
+const MUSL_MACHINE: Record<ArchName, string> = {
+  x86_64: "x86_64",
+  aarch64: "aarch64",
+  riscv64: "riscv64",
+  loongarch64: "loongarch64",
+  ppc64le: "powerpc64le",
+  s390x: "s390x",
+};
+
+/**
+ * The libraries tried, in order: glibc's soname, then musl's (Alpine names it
+ * `libc.musl-<machine>.so.1`; the dynamic loader `ld-musl-<machine>.so.1` is
+ * the same object).
+ *
+ * @example
+ * ```ts
+ * libcCandidates("x86_64"); // ["libc.so.6", "libc.musl-x86_64.so.1", "/lib/ld-musl-x86_64.so.1"]
+ * ```
+ */
+export function libcCandidates(arch: ArchName): string[] {
+  const machine = MUSL_MACHINE[arch];
+  return ["libc.so.6", `libc.musl-${machine}.so.1`, `/lib/ld-musl-${machine}.so.1`];
+}
+
+/** Opens one library by name for the current runtime; throws if it cannot. */
+export type LibcOpener = (path: string) => Libc;
+
+let opened: Promise<Libc> | undefined;
+
+/**
+ * Opens libc once per process (later calls return the same bindings).
+ * Throws {@link InstallError} `unsupported-platform` outside Linux, on an
+ * unknown architecture or on a runtime without FFI, and `libc-not-found` when
+ * no candidate library opens.
+ *
+ * @example
+ * ```ts
+ * const libc = await openLibc();
+ * const pid = libc.syscall(39, 0n, 0n, 0n, 0n, 0n, 0n); // getpid on x86_64
+ * ```
+ */
+export function openLibc(): Promise<Libc> {
+  opened ??= loadLibc();
+  // A failed attempt is not cached, so a caller can retry after fixing its environment.
+  opened.catch(() => (opened = undefined));
+  return opened;
+}
+
+/** @private */
+async function loadLibc(): Promise<Libc> {
+  const platform = (globalThis as { process?: { platform?: string } }).process?.platform;
+  if (platform !== "linux") {
+    throw new InstallError("unsupported-platform", `seccomp exists only on Linux, not on ${platform ?? "this platform"}`);
+  }
+  const arch = hostArch();
+  if (arch === undefined) {
+    throw new InstallError("unsupported-platform", "this CPU architecture is not one seccompiler supports");
+  }
+  const open = await runtimeOpener();
+  const failures: string[] = [];
+  for (const candidate of libcCandidates(arch)) {
+    try {
+      return open(candidate);
+    } catch (error) {
+      failures.push(`${candidate}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  throw new InstallError("libc-not-found", `could not open the C library (tried ${failures.join("; ")})`, {
+    hint: "seccompiler needs glibc or musl as a shared library",
+  });
+}
+
+/** The opener for Bun or Deno; modules are imported lazily so each runtime loads only its own. @private */
+async function runtimeOpener(): Promise<LibcOpener> {
+  if ("Bun" in globalThis) return (await import("./bun.ts")).openBunLibc;
+  if ("Deno" in globalThis) return (await import("./deno.ts")).openDenoLibc;
+  throw new InstallError("unsupported-platform", "installing filters needs the FFI of Bun or Deno", {
+    hint: "run with bun, or with deno and --allow-ffi",
+  });
+}

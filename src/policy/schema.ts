@@ -1,0 +1,259 @@
+/**
+ * The shape of a JSON policy document, defined once with TypeBox.
+ *
+ * Three things come from these definitions:
+ * - the TypeScript types of a document ({@link PolicyDocument} and friends);
+ * - the published JSON Schema ({@link policyJsonSchema}, committed as
+ *   `policies/seccompiler.schema.json` for editors and other tools);
+ * - the structural facts the validator in `frontend.ts` checks: allowed and
+ *   required keys per object, key/alias pairs, action names, operators,
+ *   widths and integer ranges (read back through {@link objectShape},
+ *   {@link enumValues} and {@link integerRange}).
+ *
+ * What a schema cannot say precisely (64-bit ranges checked on exact
+ * integers, per-architecture syscall names, rules that span several fields)
+ * stays in code, in `frontend.ts`.
+ *
+ * @module
+ */
+import Type from "typebox";
+
+/** Largest 64-bit unsigned value, 2^64 − 1. */
+export const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+/** Largest errno the kernel passes through (`MAX_ERRNO`). */
+const ERRNO_MAX = 4095;
+/** Largest `SECCOMP_RET_TRACE` message (16 bits). */
+const TRACE_MAX = 0xffff;
+
+/**
+ * A 64-bit unsigned integer. The bound is a bigint so that it stays exact;
+ * {@link policyJsonSchema} writes it as the literal 18446744073709551615.
+ * @private
+ */
+function u64(description: string) {
+  return Type.Integer({ minimum: 0, maximum: U64_MAX, description });
+}
+
+/** Names of the actions that carry no payload. */
+export const PayloadlessActionSchema = Type.Enum(["allow", "kill_thread", "kill_process", "log", "trap", "user_notif"], {
+  description: "An action without payload. user_notif needs kernel ≥ 5.0 and a listener (rust-vmm main only).",
+});
+
+/** `{"errno": N}`: the syscall fails with errno N (0 makes it return 0 without running). */
+export const ErrnoActionSchema = Type.Object({
+  errno: Type.Integer({ minimum: 0, maximum: ERRNO_MAX, description: "errno value; the kernel caps errno at 4095." }),
+}, { additionalProperties: false });
+
+/** `{"trace": N}`: hand the syscall to a ptrace tracer with message N. */
+export const TraceActionSchema = Type.Object({
+  trace: Type.Integer({ minimum: 0, maximum: TRACE_MAX, description: "Message passed to the tracer (16 bits)." }),
+}, { additionalProperties: false });
+
+/** Any action: a payload-less name, or an errno/trace object. */
+export const ActionSchema = Type.Union([PayloadlessActionSchema, ErrnoActionSchema, TraceActionSchema], {
+  title: "Action",
+  description: 'What the filter returns: "allow", "kill_thread", "kill_process", "log", "trap", "user_notif", {"errno": N} or {"trace": N}.',
+});
+
+/** Comparison operators without operand. */
+export const SimpleOperatorSchema = Type.Enum(["eq", "ne", "lt", "le", "gt", "ge"], {
+  description: "Unsigned comparison of the argument with val.",
+});
+
+/** `{"masked_eq": M}`: `(arg & M) == (val & M)`. */
+export const MaskedEqOperatorSchema = Type.Object({
+  masked_eq: u64("Mask applied to both the argument and val."),
+}, { additionalProperties: false });
+
+/** A condition's `op`. */
+export const OperatorSchema = Type.Union([SimpleOperatorSchema, MaskedEqOperatorSchema], {
+  description: 'One of "eq", "ne", "lt", "le", "gt", "ge", or {"masked_eq": MASK}.',
+});
+
+/** Comment fields accept a string; null is treated like an absent comment (serde `Option`). */
+const CommentSchema = Type.Union([Type.String(), Type.Null()], { description: "Free text, ignored." });
+
+/** One argument comparison. */
+export const ConditionSchema = Type.Object({
+  index: Type.Integer({ minimum: 0, maximum: 5, description: "Syscall argument number, 0 to 5." }),
+  type: Type.Enum(["dword", "qword"], {
+    description: "dword compares only the low 32 bits of the argument; qword compares all 64.",
+  }),
+  op: OperatorSchema,
+  val: u64("Value compared against; a dword value must be below 2^32 (write -100 as 4294967196)."),
+  comment: Type.Optional(CommentSchema),
+}, { title: "Condition", additionalProperties: false });
+
+/** One rule: a syscall, optionally restricted by ANDed conditions. */
+export const RuleSchema = Type.Object({
+  syscall: Type.String({ description: "Kernel syscall name for the target architecture, e.g. newfstatat." }),
+  args: Type.Optional(Type.Union([Type.Array(ConditionSchema, { minItems: 1 }), Type.Null()], {
+    description: "Conditions that must all hold. Absent or null: the syscall matches for any arguments. Never [].",
+  })),
+  comment: Type.Optional(CommentSchema),
+}, { title: "Rule", additionalProperties: false });
+
+/**
+ * Key pairs of the filter object: the Firecracker spelling first, the
+ * rust-vmm spelling second. Exactly one key of each pair must be given.
+ * The two dialects may be mixed inside one filter object (per field, as
+ * rust-vmm's serde aliases allow); only a key together with its own alias
+ * is refused.
+ */
+export const FILTER_KEY_ALIASES: readonly (readonly [firecracker: string, rustVmm: string])[] = [
+  ["default_action", "mismatch_action"],
+  ["filter_action", "match_action"],
+];
+
+/** One filter: one BPF program for one thread. */
+export const FilterSchema = Type.Object({
+  default_action: Type.Optional(ActionSchema),
+  mismatch_action: Type.Optional(ActionSchema),
+  filter_action: Type.Optional(ActionSchema),
+  match_action: Type.Optional(ActionSchema),
+  filter: Type.Array(RuleSchema, { description: "Rules, ORed. May be empty." }),
+}, {
+  title: "Filter",
+  description: "default_action (alias mismatch_action) is returned when no rule matches; " +
+    "filter_action (alias match_action) when one does. Give exactly one key of each pair.",
+  additionalProperties: false,
+  allOf: FILTER_KEY_ALIASES.map((pair) => ({ oneOf: pair.map((key) => ({ required: [key] })) })),
+});
+
+/** The whole document: filter (thread) name → filter. */
+export const PolicySchema = Type.Object({}, {
+  additionalProperties: FilterSchema,
+  description: "Filter name (a thread category such as vmm, api, vcpu) → filter. {} is a valid, empty policy.",
+});
+
+/** A policy document as written. */
+export type PolicyDocument = Record<string, FilterDocument>;
+/** A filter object as written. */
+export type FilterDocument = Type.Static<typeof FilterSchema>;
+/** A rule object as written. */
+export type RuleDocument = Type.Static<typeof RuleSchema>;
+/** A condition object as written (numbers above 2^53 are not exact in this type; the front end uses bigint). */
+export type ConditionDocument = Type.Static<typeof ConditionSchema>;
+/** An action as written. */
+export type ActionDocument = Type.Static<typeof ActionSchema>;
+/** An operator as written. */
+export type OperatorDocument = Type.Static<typeof OperatorSchema>;
+
+// ---------------------------------------------------------------------------
+// Reading the definitions back (used by the validator)
+
+/** What the validator needs to know about an object schema. */
+export interface ObjectShape {
+  /** Every key the object accepts, in schema order. */
+  readonly keys: readonly string[];
+  /** Keys that must be present. */
+  readonly required: readonly string[];
+  /** Groups of keys of which exactly one must be present (key and alias). */
+  readonly exactlyOne: readonly (readonly string[])[];
+}
+
+/**
+ * The keys of an object schema, as the validator enforces them.
+ *
+ * @example
+ * ```ts
+ * objectShape(RuleSchema).keys; // ["syscall", "args", "comment"]
+ * objectShape(FilterSchema).exactlyOne; // [["default_action", "mismatch_action"], ["filter_action", "match_action"]]
+ * ```
+ */
+export function objectShape(schema: { properties: Record<string, unknown>; required?: readonly string[] }): ObjectShape {
+  const allOf = (schema as { allOf?: { oneOf?: { required: string[] }[] }[] }).allOf ?? [];
+  return {
+    keys: Object.keys(schema.properties),
+    required: schema.required ?? [],
+    exactlyOne: allOf.flatMap((part) => (part.oneOf ? [part.oneOf.flatMap((choice) => choice.required)] : [])),
+  };
+}
+
+/**
+ * The allowed strings of an enum schema.
+ *
+ * @example
+ * ```ts
+ * enumValues(SimpleOperatorSchema); // ["eq", "ne", "lt", "le", "gt", "ge"]
+ * ```
+ */
+export function enumValues(schema: { enum: readonly unknown[] }): readonly string[] {
+  return schema.enum.filter((value): value is string => typeof value === "string");
+}
+
+/**
+ * The inclusive bounds of an integer schema, as exact bigints.
+ *
+ * @example
+ * ```ts
+ * integerRange(ConditionSchema.properties.index); // { min: 0n, max: 5n }
+ * ```
+ */
+export function integerRange(schema: { minimum?: number | bigint; maximum?: number | bigint }): { min: bigint; max: bigint } {
+  return { min: BigInt(schema.minimum ?? 0), max: BigInt(schema.maximum ?? U64_MAX) };
+}
+
+// ---------------------------------------------------------------------------
+// The published JSON Schema
+
+/** Where the schema says it lives; a URN because the project has no canonical web address. */
+export const POLICY_SCHEMA_ID = "urn:seccompiler:policy-schema:1";
+
+/**
+ * The JSON Schema (draft 2020-12) of the policy format, ready for
+ * `JSON.stringify`. The 64-bit bounds are emitted as exact integer
+ * literals (through `JSON.rawJSON`, available in Bun and Deno), because a
+ * JS number cannot hold 18446744073709551615.
+ *
+ * @example
+ * ```ts
+ * const schema = policyJsonSchema();
+ * JSON.stringify(schema, null, 2).includes("18446744073709551615"); // true
+ * ```
+ */
+export function policyJsonSchema(): Record<string, unknown> {
+  return {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    $id: POLICY_SCHEMA_ID,
+    title: "seccompiler policy",
+    ...(toJsonValue(PolicySchema) as Record<string, unknown>),
+    description: "A seccomp policy for seccompiler, Firecracker's seccompiler-bin and rust-vmm's seccompiler crate. " +
+      "Maps filter names (thread categories such as vmm, api, vcpu) to filters; {} is a valid, empty policy. " +
+      "Both key dialects are accepted: default_action/filter_action (Firecracker) and mismatch_action/match_action (rust-vmm).",
+  };
+}
+
+/**
+ * {@link policyJsonSchema} as the text of `policies/seccompiler.schema.json`:
+ * two-space indentation and a trailing newline.
+ *
+ * @example
+ * ```ts
+ * policySchemaText().endsWith("}\n"); // true
+ * ```
+ */
+export function policySchemaText(): string {
+  return `${JSON.stringify(policyJsonSchema(), null, 2)}\n`;
+}
+
+/** `JSON.rawJSON` where the runtime has it (Bun, Deno, Node ≥ 21). @private */
+const rawJson = (JSON as unknown as { rawJSON?: (text: string) => unknown }).rawJSON;
+
+/**
+ * A plain JSON copy: enumerable keys only (drops TypeBox's `~kind` markers),
+ * bigints as exact raw literals.
+ * @private
+ */
+function toJsonValue(value: unknown): unknown {
+  if (typeof value === "bigint") {
+    // Without rawJSON the nearest double is the best JSON.stringify can do.
+    return rawJson ? rawJson(value.toString()) : Number(value);
+  }
+  if (Array.isArray(value)) return value.map(toJsonValue);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, toJsonValue(item)]));
+  }
+  return value;
+}
