@@ -96,8 +96,8 @@ def compile_filter(arch, spec):
     target = ARCHES[arch]
     if not f.exist_arch(target):
         f.add_arch(target)
-    native = seccomp.Arch.NATIVE if seccomp.system_arch() != target else None
-    if native is not None:
+    # Tokens: system_arch() is unsigned, the Arch constants are signed.
+    if seccomp.system_arch() & 0xFFFFFFFF != int(target) & 0xFFFFFFFF:
         f.remove_arch(seccomp.Arch.NATIVE)
     match = action(spec["matchAction"])
     for syscall in spec["syscalls"]:

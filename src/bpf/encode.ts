@@ -58,7 +58,7 @@ export function decodeProgram(bytes: Uint8Array, endian: Endian = "little"): Ins
   if (bytes.length % INSN_SIZE !== 0) {
     throw new BpfError(
       "bad-length",
-      `BPF program size ${bytes.length} is not a multiple of ${INSN_SIZE} (one struct sock_filter is ${INSN_SIZE} bytes)`,
+      `BPF program size ${bytes.length} is not a multiple of ${INSN_SIZE} (the size of one struct sock_filter)`,
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -103,11 +103,9 @@ export function readRawBpf(bytes: Uint8Array, endian: Endian = "little"): Instru
   if (issues.length > 0) {
     const first = issues[0];
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : "";
-    throw new BpfError(
-      "invalid-program",
-      `BPF file is not a valid seccomp filter (read as ${endian}-endian): instruction ${first.pc}: ${first.message}${more}`,
-      { pc: first.pc, issues },
-    );
+    const where = `instruction ${first.pc}: ${first.message}${more}`;
+    const message = `BPF file is not a valid seccomp filter (read as ${endian}-endian): ${where}`;
+    throw new BpfError("invalid-program", message, { pc: first.pc, issues });
   }
   return program;
 }

@@ -30,7 +30,11 @@ export interface BpfIssue {
  *
  * @example
  * ```ts
- * try { decodeProgram(new Uint8Array(3)); } catch (e) { if (e instanceof BpfError) console.log(e.code); } // "bad-length"
+ * try {
+ *   decodeProgram(new Uint8Array(3));
+ * } catch (e) {
+ *   if (e instanceof BpfError) console.log(e.code); // "bad-length"
+ * }
  * ```
  */
 export class BpfError extends Error {
@@ -223,7 +227,7 @@ function instructionIssue(insn: Instruction, pc: number, length: number): BpfIss
         if (badTarget !== undefined) {
           return {
             code: "jump-out-of-range",
-            message: `jump target ${badTarget} (jt ${insn.jt}, jf ${insn.jf}) is past the last instruction (${length - 1})`,
+            message: `jump target ${badTarget} (jt ${insn.jt}, jf ${insn.jf}) is past the end (${length} instructions)`,
             pc,
           };
         }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { formatAction, actionFromValue, SECCOMP_RET, SECCOMP_RET_ACTION_FULL } from "../action.ts";
+import { actionFromValue, SECCOMP_RET, SECCOMP_RET_ACTION_FULL } from "../action.ts";
 import { type ArchInfo, getArch, hostArch } from "../arch/arch.ts";
 import { encodeProgram } from "../bpf/encode.ts";
 import { type Program, RET_K } from "../bpf/insn.ts";
@@ -262,11 +262,11 @@ export function checkActionsAvailable(libc: Libc, program: Program): void {
       "action-unavailable",
       action === undefined
         ? `the filter returns ${hex}, which is not a seccomp action this kernel knows`
-        : `the filter returns ${formatAction(action)} (${hex}), which this kernel does not support`,
+        : `the filter returns ${action.kind} (${hex}), which this kernel does not support`,
       {
         hint: action === undefined
           ? "the kernel would treat it as a kill at run time; nothing was installed"
-          : `${formatAction(action)} needs Linux ${since ?? "a newer kernel"}; use another action (e.g. errno or trap) on this kernel`,
+          : `${action.kind} needs Linux ${since ?? "a newer kernel"}; use another action (e.g. errno or trap) on this kernel`,
       },
     );
   }

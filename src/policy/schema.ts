@@ -191,8 +191,9 @@ export function enumValues(schema: { enum: readonly unknown[] }): readonly strin
  * integerRange(ConditionSchema.properties.index); // { min: 0n, max: 5n }
  * ```
  */
-export function integerRange(schema: { minimum?: number | bigint; maximum?: number | bigint }): { min: bigint; max: bigint } {
-  return { min: BigInt(schema.minimum ?? 0), max: BigInt(schema.maximum ?? U64_MAX) };
+export function integerRange(schema: object): { min: bigint; max: bigint } {
+  const { minimum, maximum } = schema as { minimum?: number | bigint; maximum?: number | bigint };
+  return { min: BigInt(minimum ?? 0), max: BigInt(maximum ?? U64_MAX) };
 }
 
 // ---------------------------------------------------------------------------
@@ -218,10 +219,12 @@ export function policyJsonSchema(): Record<string, unknown> {
     $schema: "https://json-schema.org/draft/2020-12/schema",
     $id: POLICY_SCHEMA_ID,
     title: "seccompiler policy",
-    ...(toJsonValue(PolicySchema) as Record<string, unknown>),
     description: "A seccomp policy for seccompiler, Firecracker's seccompiler-bin and rust-vmm's seccompiler crate. " +
       "Maps filter names (thread categories such as vmm, api, vcpu) to filters; {} is a valid, empty policy. " +
       "Both key dialects are accepted: default_action/filter_action (Firecracker) and mismatch_action/match_action (rust-vmm).",
+    type: "object",
+    additionalProperties: toJsonValue((PolicySchema as { additionalProperties?: unknown }).additionalProperties),
+    $defs: Object.fromEntries(Object.entries(DEFINITIONS).map(([name, schema]) => [name, toJsonValue(schema, true)])),
   };
 }
 
@@ -242,17 +245,34 @@ export function policySchemaText(): string {
 const rawJson = (JSON as unknown as { rawJSON?: (text: string) => unknown }).rawJSON;
 
 /**
- * A plain JSON copy: enumerable keys only (drops TypeBox's `~kind` markers),
- * bigints as exact raw literals.
+ * Schemas published once under `$defs` (keyed by their title) and referenced
+ * by title everywhere else. Titles, not object identity, because TypeBox
+ * copies a schema when wrapping it (`Type.Optional`).
  * @private
  */
-function toJsonValue(value: unknown): unknown {
+const DEFINITIONS: Record<string, object> = {
+  Filter: FilterSchema,
+  Rule: RuleSchema,
+  Condition: ConditionSchema,
+  Action: ActionSchema,
+};
+const DEFINED_TITLES = new Set<unknown>(Object.keys(DEFINITIONS));
+
+/**
+ * A plain JSON copy: enumerable keys only (drops TypeBox's `~kind` markers),
+ * bigints as exact raw literals, and the {@link DEFINITIONS} replaced by a
+ * `$ref` except where they are defined.
+ * @private
+ */
+function toJsonValue(value: unknown, definition = false): unknown {
   if (typeof value === "bigint") {
     // Without rawJSON the nearest double is the best JSON.stringify can do.
     return rawJson ? rawJson(value.toString()) : Number(value);
   }
-  if (Array.isArray(value)) return value.map(toJsonValue);
+  if (Array.isArray(value)) return value.map((item) => toJsonValue(item));
   if (value !== null && typeof value === "object") {
+    const title = (value as { title?: unknown }).title;
+    if (!definition && DEFINED_TITLES.has(title)) return { $ref: `#/$defs/${String(title)}` };
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, toJsonValue(item)]));
   }
   return value;

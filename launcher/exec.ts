@@ -1,0 +1,471 @@
+/**
+ * `seccompiler exec`: install one thread's filter on the launcher itself, then
+ * `execve` the target, which inherits the filter from its first instruction.
+ *
+ * Everything that can fail is done first: load or compile the filter, pick
+ * the thread, resolve the command, build every buffer, put the `execve` guard
+ * in front, validate, ask the kernel about every action, and flush output.
+ * Then, with nothing in between: `no_new_privs` → `seccomp()` on the calling
+ * thread (no TSYNC: `execve` kills the other threads anyway) → `execve`.
+ *
+ * Fail closed: when anything fails before `execve`, the target never starts.
+ * Exit codes follow env(1): 125 launcher error (usage errors included),
+ * 126 target not executable, 127 target not found. On success the launcher
+ * prints nothing; the target's output and exit status are its own.
+ *
+ * @module
+ */
+import { closeSync, fstatSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { parseArgs } from "node:util";
+import * as v from "valibot";
+import { actionFromValue, formatAction, SECCOMP_RET_ACTION_FULL, SECCOMP_RET } from "../src/action.ts";
+import type { ArchInfo } from "../src/arch/arch.ts";
+import type { Program } from "../src/bpf/insn.ts";
+import { runFilter } from "../src/bpf/interpreter.ts";
+import { ContainerError, DEFAULT_BYTES_LIMIT, deserializeBinary } from "../src/container.ts";
+import { PolicyError } from "../src/diagnostics.ts";
+import { InstallError } from "../src/install/errors.ts";
+import { type Libc, openLibc } from "../src/install/libc.ts";
+import {
+  checkActionsAvailable,
+  checkProgram,
+  hostArchInfo,
+  installPrepared,
+  prepareFilter,
+  setNoNewPrivs,
+} from "../src/install/seccomp.ts";
+import { GUARD_LENGTH, withExecGuard } from "./guard.ts";
+import { buildExecImage, type ExecImage, ImageError } from "./image.ts";
+import { resolveCommand } from "./resolve.ts";
+
+/** Exit codes of `seccompiler exec`, as env(1) uses them. */
+export const EXEC_EXIT = {
+  /** `--help` or `--dry-run`. */
+  OK: 0,
+  /** The launcher failed (usage, filter, kernel); the target was not started. */
+  LAUNCHER_ERROR: 125,
+  /** The target exists but cannot be executed. */
+  NOT_EXECUTABLE: 126,
+  /** The target was not found. */
+  NOT_FOUND: 127,
+} as const;
+
+/** Usage text of `seccompiler exec --help`. */
+export const EXEC_USAGE = `Usage: seccompiler exec (--filter-file FILE [--bytes-limit N] | --policy FILE)
+                        [--thread NAME] [--no-exec-guard] [--dry-run] -- PROGRAM [ARGS...]
+
+Installs one thread's seccomp filter on the launcher, then execve's PROGRAM
+(searched in PATH like execvp), which runs under the filter from its first
+instruction. On success nothing is printed and PROGRAM's exit status is returned.
+
+Options:
+  --filter-file FILE  a Firecracker filter file (from 'seccompiler compile')
+  --bytes-limit N     largest filter file accepted, in bytes (default ${DEFAULT_BYTES_LIMIT})
+  --policy FILE       a JSON policy, compiled now for this machine's architecture
+  --thread NAME       which filter to install (optional when there is only one)
+  --no-exec-guard     do not add the launcher-only execve guard; the policy must
+                      then allow the launcher's execve itself (checked before install)
+  --dry-run           print what would be installed and run, then exit 0
+  -h, --help          show this help
+
+By default a guard in front of the filter allows exactly the launcher's own
+execve (matched by the address of its path buffer) and nothing else; see the
+README's "exec" section for its caveat.
+
+Exit codes (like env(1)): 125 launcher error (usage included; PROGRAM not started),
+126 PROGRAM not executable, 127 PROGRAM not found; otherwise PROGRAM's own status.
+`;
+
+/** A failure before `execve`, with the exit code it maps to. @private */
+class LaunchError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXEC_EXIT.LAUNCHER_ERROR,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = "LaunchError";
+  }
+}
+
+/** Parsed and checked command line. @private */
+interface ExecOptions {
+  readonly source: { readonly kind: "filter-file" | "policy"; readonly file: string };
+  readonly bytesLimit: number;
+  readonly thread?: string;
+  readonly guard: boolean;
+  readonly dryRun: boolean;
+  readonly command: readonly string[];
+}
+
+/** The checks on option values that `parseArgs` cannot express. @private */
+const OptionsSchema = v.pipe(
+  v.object({
+    "filter-file": v.optional(v.pipe(v.string(), v.nonEmpty("--filter-file needs a file name"))),
+    policy: v.optional(v.pipe(v.string(), v.nonEmpty("--policy needs a file name"))),
+    "bytes-limit": v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^[0-9]+$/, "--bytes-limit must be a positive whole number of bytes"),
+        v.transform(Number),
+        v.safeInteger("--bytes-limit is too large"),
+        v.minValue(1, "--bytes-limit must be at least 1"),
+      ),
+    ),
+    thread: v.optional(v.pipe(v.string(), v.nonEmpty("--thread needs a name"))),
+    "no-exec-guard": v.optional(v.boolean()),
+    "dry-run": v.optional(v.boolean()),
+    help: v.optional(v.boolean()),
+  }),
+  v.check((o) => !(o["filter-file"] !== undefined && o.policy !== undefined), "give --filter-file or --policy, not both"),
+  v.check(
+    (o) => !(o["bytes-limit"] !== undefined && o["filter-file"] === undefined),
+    "--bytes-limit applies only to --filter-file",
+  ),
+);
+
+/**
+ * Parses the launcher's arguments; everything after the first `--` is the
+ * command. Returns `"help"` for `--help`. @private
+ */
+function parseOptions(args: string[]): ExecOptions | "help" {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      tokens: true,
+      options: {
+        "filter-file": { type: "string" },
+        "bytes-limit": { type: "string" },
+        policy: { type: "string" },
+        thread: { type: "string" },
+        "no-exec-guard": { type: "boolean" },
+        "dry-run": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new LaunchError(message.split(". To specify")[0].trim(), EXEC_EXIT.LAUNCHER_ERROR, "run 'seccompiler exec --help' for usage");
+  }
+  const terminator = parsed.tokens.find((token) => token.kind === "option-terminator");
+  const stray = parsed.tokens.find((token) => token.kind === "positional" && (!terminator || token.index < terminator.index));
+  const result = v.safeParse(OptionsSchema, parsed.values);
+  if (!result.success) {
+    throw new LaunchError(result.issues[0].message, EXEC_EXIT.LAUNCHER_ERROR, "run 'seccompiler exec --help' for usage");
+  }
+  const values = result.output;
+  if (values.help) return "help";
+  if (stray && stray.kind === "positional") {
+    throw new LaunchError(
+      `unexpected argument "${stray.value}" before "--"`,
+      EXEC_EXIT.LAUNCHER_ERROR,
+      "put the program and its arguments after '--': seccompiler exec --thread NAME --filter-file FILE -- PROGRAM [ARGS...]",
+    );
+  }
+  const command = terminator ? args.slice(terminator.index + 1) : [];
+  if (command.length === 0) {
+    throw new LaunchError("no program given", EXEC_EXIT.LAUNCHER_ERROR, "put the program after '--', e.g. '-- /bin/true'");
+  }
+  const filterFile = values["filter-file"];
+  const policy = values.policy;
+  if (filterFile === undefined && policy === undefined) {
+    throw new LaunchError("no filter given", EXEC_EXIT.LAUNCHER_ERROR, "give --filter-file FILE or --policy FILE");
+  }
+  return {
+    source: filterFile !== undefined ? { kind: "filter-file", file: filterFile } : { kind: "policy", file: policy! },
+    bytesLimit: values["bytes-limit"] ?? DEFAULT_BYTES_LIMIT,
+    thread: values.thread,
+    guard: !values["no-exec-guard"],
+    dryRun: values["dry-run"] ?? false,
+    command,
+  };
+}
+
+/** Reads a file no larger than `limit` bytes, refusing before reading when it is larger. @private */
+function readLimited(file: string, limit: number): Uint8Array {
+  const fd = openFile(file);
+  try {
+    const size = fstatSync(fd).size;
+    if (size > limit) {
+      throw new LaunchError(
+        `filter file ${file} is ${size} bytes, over the ${limit}-byte limit`,
+        EXEC_EXIT.LAUNCHER_ERROR,
+        "raise --bytes-limit if the file is trusted and really this large",
+      );
+    }
+    // Read one byte more than the limit, in case the file grew after fstat.
+    const buffer = new Uint8Array(size + 1);
+    let length = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length === buffer.length) {
+        throw new LaunchError(`filter file ${file} changed while it was being read`);
+      }
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `openSync` with a launcher-style message. @private */
+function openFile(file: string): number {
+  try {
+    return openSync(file, "r");
+  } catch (error) {
+    throw new LaunchError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** Thread name → program, from the filter file or the compiled policy. @private */
+async function loadPrograms(options: ExecOptions, arch: ArchInfo): Promise<Map<string, Program>> {
+  const { kind, file } = options.source;
+  if (kind === "filter-file") {
+    const bytes = readLimited(file, options.bytesLimit);
+    try {
+      return deserializeBinary(bytes, { bytesLimit: options.bytesLimit });
+    } catch (error) {
+      if (error instanceof ContainerError) {
+        const at = error.offset === undefined ? "" : ` (at byte ${error.offset})`;
+        throw new LaunchError(`filter file ${file} is not a valid filter container: ${error.message}${at}`);
+      }
+      throw error;
+    }
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new LaunchError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  // The compiler is loaded only for --policy: a filter file needs none of it.
+  const { compileFromJson } = await import("../src/compile.ts");
+  try {
+    return compileFromJson(text, arch.name, { file });
+  } catch (error) {
+    if (error instanceof PolicyError) {
+      throw new LaunchError(`policy ${file} does not compile for ${arch.name}:\n${error.message}`);
+    }
+    throw error;
+  }
+}
+
+/** The thread's program; `--thread` may be left out when there is exactly one. @private */
+function pickThread(programs: Map<string, Program>, thread: string | undefined): [string, Program] {
+  const names = [...programs.keys()];
+  const list = names.map((name) => JSON.stringify(name)).join(", ");
+  if (thread === undefined) {
+    if (names.length === 1) return [names[0], programs.get(names[0])!];
+    throw new LaunchError(
+      names.length === 0 ? "the filter file holds no filters" : `the filter holds ${names.length} threads; choose one with --thread`,
+      EXEC_EXIT.LAUNCHER_ERROR,
+      names.length === 0 ? undefined : `threads: ${list}`,
+    );
+  }
+  const program = programs.get(thread);
+  if (program === undefined) {
+    throw new LaunchError(`no filter for thread "${thread}"`, EXEC_EXIT.LAUNCHER_ERROR, `threads: ${list}`);
+  }
+  return [thread, program];
+}
+
+/** Everything decided before install. @private */
+interface LaunchPlan {
+  readonly thread: string;
+  readonly arch: ArchInfo;
+  readonly policyLength: number;
+  readonly program: Program;
+  readonly guard: boolean;
+  readonly commandPath: string;
+  readonly argv: readonly string[];
+  readonly image: ExecImage;
+  readonly execveVerdict: number;
+}
+
+/** What the filter answers for the launcher's own `execve`. @private */
+function execveVerdict(program: Program, arch: ArchInfo, image: ExecImage): number {
+  const execve = arch.syscalls.get("execve")!;
+  return runFilter(program, {
+    nr: execve,
+    arch: arch.auditArch,
+    args: [image.pathAddress, image.argvAddress, image.envpAddress, 0n, 0n, 0n],
+  }, arch.endian).value;
+}
+
+/** Whether a return value lets the system call run. @private */
+function letsThrough(value: number): boolean {
+  const bits = (value & SECCOMP_RET_ACTION_FULL) >>> 0;
+  return bits === SECCOMP_RET.ALLOW || bits === SECCOMP_RET.LOG;
+}
+
+/** A return value for messages: `errno(1)`, `kill_process`, or hex for unknown actions. @private */
+function describeValue(value: number): string {
+  const action = actionFromValue(value);
+  return action ? formatAction(action) : `0x${(value >>> 0).toString(16).padStart(8, "0")}`;
+}
+
+/** Builds and checks everything; no kernel state changes. @private */
+async function plan(options: ExecOptions, libc: Libc, arch: ArchInfo): Promise<LaunchPlan> {
+  const [thread, policyProgram] = pickThread(await loadPrograms(options, arch), options.thread);
+  const [command, ...rest] = options.command;
+  const resolution = resolveCommand(command, process.env.PATH);
+  if (!resolution.ok) {
+    throw new LaunchError(
+      resolution.message,
+      resolution.reason === "not-found" ? EXEC_EXIT.NOT_FOUND : EXEC_EXIT.NOT_EXECUTABLE,
+      resolution.hint,
+    );
+  }
+  const argv = [command, ...rest];
+  let image: ExecImage;
+  try {
+    image = buildExecImage(libc, resolution.path, argv, process.env);
+  } catch (error) {
+    if (error instanceof ImageError) throw new LaunchError(error.message);
+    throw error;
+  }
+  const program = options.guard ? withExecGuard(policyProgram, arch, image.pathAddress) : policyProgram;
+  if (options.guard && program.length > 4096) {
+    throw new LaunchError(
+      `thread "${thread}" has ${policyProgram.length} instructions; with the ${GUARD_LENGTH}-instruction exec guard that is over the kernel's 4096`,
+      EXEC_EXIT.LAUNCHER_ERROR,
+      "shorten the policy, or allow execve in the policy and use --no-exec-guard",
+    );
+  }
+  checkProgram(program);
+  const verdict = execveVerdict(program, arch, image);
+  if (!letsThrough(verdict)) {
+    throw new LaunchError(
+      `thread "${thread}" answers ${describeValue(verdict)} to the launcher's execve of ${resolution.path}, so the program could never start`,
+      EXEC_EXIT.LAUNCHER_ERROR,
+      options.guard
+        ? "this is a bug in the exec guard; please report it"
+        : "allow execve in the policy, or drop --no-exec-guard to let the launcher's own execve through",
+    );
+  }
+  checkActionsAvailable(libc, program);
+  return {
+    thread,
+    arch,
+    policyLength: policyProgram.length,
+    program,
+    guard: options.guard,
+    commandPath: resolution.path,
+    argv,
+    image,
+    execveVerdict: verdict,
+  };
+}
+
+/** The `--dry-run` report. @private */
+function describePlan(plan: LaunchPlan, libc: Libc): string {
+  const hex = `0x${plan.image.pathAddress.toString(16)}`;
+  const lines = [
+    `thread: ${plan.thread}`,
+    `arch: ${plan.arch.name}`,
+    `instructions: ${plan.program.length}` +
+    (plan.guard ? ` (policy ${plan.policyLength} + exec guard ${GUARD_LENGTH})` : ""),
+    plan.guard
+      ? `exec guard: on (allows only execve with pathname pointer ${hex})`
+      : `exec guard: off (the policy answers ${describeValue(plan.execveVerdict)} to the launcher's execve)`,
+    `command: ${plan.commandPath}`,
+    `argv: ${JSON.stringify(plan.argv)}`,
+    `runtime: ${libc.runtime} (${libc.path})`,
+    "install: no_new_privs, seccomp(SECCOMP_SET_MODE_FILTER) on the calling thread, then execve",
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+/** Writes all of `text` synchronously: output still pending at execve would be lost. @private */
+function writeAll(fd: number, text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    } catch (error) {
+      if ((error as { code?: string }).code === "EAGAIN") continue;
+      return;
+    }
+  }
+}
+
+/** Prints a launcher error on stderr. @private */
+function report(message: string, hint?: string): void {
+  writeAll(2, `seccompiler: error: ${message}\n${hint ? `  hint: ${hint}\n` : ""}`);
+}
+
+/**
+ * The point of no return: `no_new_privs`, `seccomp()` on this thread, and
+ * `execve`, with nothing in between. Returns only when installing failed
+ * (nothing installed: exit 125). When `execve` itself fails the filter is
+ * already on, so the error is written with one raw `write` and the process
+ * ends with one `exit_group`: the runtime's exit path would make system calls
+ * the filter may kill.
+ * @private
+ */
+function installAndExec(libc: Libc, plan: LaunchPlan, prepared: ReturnType<typeof prepareFilter>): never {
+  setNoNewPrivs(libc);
+  installPrepared(libc, prepared, { allThreads: false });
+  libc.execve(plan.image.path, plan.image.argv, plan.image.envp);
+  const errno = libc.errno();
+  const code = errno === 2 || errno === 20 ? EXEC_EXIT.NOT_FOUND : EXEC_EXIT.NOT_EXECUTABLE;
+  libc.write(2, new TextEncoder().encode(`seccompiler: error: execve ${plan.commandPath} failed with errno ${errno} after the filter was installed\n`));
+  libc.exit(code);
+}
+
+/** @private */
+async function run(args: string[]): Promise<number> {
+  const options = parseOptions(args);
+  if (options === "help") {
+    writeAll(1, EXEC_USAGE);
+    return EXEC_EXIT.OK;
+  }
+  const arch = hostArchInfo();
+  const libc = await openLibc();
+  const launch = await plan(options, libc, arch);
+  const prepared = prepareFilter(libc, launch.program);
+  if (options.dryRun) {
+    writeAll(1, describePlan(launch, libc));
+    return EXEC_EXIT.OK;
+  }
+  installAndExec(libc, launch, prepared);
+}
+
+/**
+ * Runs `seccompiler exec` with `args` (everything after the word `exec`).
+ * Never throws: every failure becomes a `seccompiler:` message on stderr and
+ * an exit code (125, 126 or 127). On success it does not return: the process
+ * becomes the target.
+ *
+ * @example
+ * ```ts
+ * const code = await execMain(["--policy", "p.json", "--thread", "main", "--", "/bin/true"]);
+ * ```
+ */
+export async function execMain(args: string[]): Promise<number> {
+  try {
+    return await run(args);
+  } catch (error) {
+    if (error instanceof LaunchError) {
+      report(error.message, error.hint);
+      return error.exitCode;
+    }
+    if (error instanceof InstallError) {
+      report(error.message, error.hint);
+      return EXEC_EXIT.LAUNCHER_ERROR;
+    }
+    report(`internal error: ${error instanceof Error ? error.message : String(error)}`, "this is a bug in seccompiler; please report it");
+    return EXEC_EXIT.LAUNCHER_ERROR;
+  }
+}
+
+if (import.meta.main) {
+  const code = await execMain(process.argv.slice(2));
+  process.exit(code);
+}

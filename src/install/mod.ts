@@ -1,0 +1,96 @@
+/**
+ * Installing seccomp filters into the running process, on Bun and Deno.
+ *
+ * Every function validates first (kernel load-time rules, length 1..4096,
+ * actions the running kernel knows) and only then calls the kernel, so a bad
+ * program never leaves the process half-configured.
+ *
+ * @example
+ * ```ts
+ * import { compileFromJson } from "../compile.ts";
+ * import { applyFilter } from "./mod.ts";
+ * const programs = compileFromJson(policyText, "x86_64");
+ * await applyFilter(programs.get("main")!);
+ * ```
+ *
+ * @module
+ */
+import { type Action, actionValue } from "../action.ts";
+import type { Program } from "../bpf/insn.ts";
+import { openLibc } from "./libc.ts";
+import {
+  checkActionsAvailable,
+  checkProgram,
+  installPrepared,
+  prepareFilter,
+  queryActionAvailable,
+  setNoNewPrivs,
+} from "./seccomp.ts";
+
+export { errnoName, errnoNumber, InstallError, type InstallErrorCode } from "./errors.ts";
+export { type Libc, openLibc } from "./libc.ts";
+
+/**
+ * Installs `program` on the calling thread: sets `no_new_privs`, then calls
+ * `seccomp(SECCOMP_SET_MODE_FILTER)` without flags (`prctl(PR_SET_SECCOMP)`
+ * where `seccomp()` is missing). Threads the caller creates afterwards inherit
+ * the filter; threads that already exist do not (use
+ * {@link applyFilterAllThreads} for those). The filter cannot be removed.
+ *
+ * Throws {@link InstallError}: `invalid-program` and `action-unavailable`
+ * before any kernel call that changes the process; `no-new-privs-failed` or
+ * `seccomp-failed` (with `errno`/`errnoName` and a `hint`) from the kernel.
+ *
+ * @example
+ * ```ts
+ * await applyFilter(program);
+ * ```
+ */
+export async function applyFilter(program: Program): Promise<void> {
+  checkProgram(program);
+  const libc = await openLibc();
+  const prepared = prepareFilter(libc, program);
+  checkActionsAvailable(libc, program);
+  setNoNewPrivs(libc);
+  installPrepared(libc, prepared, { allThreads: false });
+}
+
+/**
+ * Installs `program` on every thread of the process at once
+ * (`SECCOMP_FILTER_FLAG_TSYNC`), after setting `no_new_privs`.
+ *
+ * Throws {@link InstallError} like {@link applyFilter}, plus `tsync-failed`
+ * with `threadId` when a thread cannot be synchronised (it already has a
+ * filter that is not an ancestor of the caller's); then nothing was installed
+ * on any thread.
+ *
+ * @example
+ * ```ts
+ * await applyFilterAllThreads(program);
+ * ```
+ */
+export async function applyFilterAllThreads(program: Program): Promise<void> {
+  checkProgram(program);
+  const libc = await openLibc();
+  const prepared = prepareFilter(libc, program);
+  checkActionsAvailable(libc, program);
+  setNoNewPrivs(libc);
+  installPrepared(libc, prepared, { allThreads: true });
+}
+
+/**
+ * Whether the running kernel supports `action` (asked through
+ * `SECCOMP_GET_ACTION_AVAIL`, Linux 4.14; older kernels count as supporting
+ * only the Linux 3.5 actions). Accepts an {@link Action} or a raw return value
+ * (data bits are ignored).
+ *
+ * @example
+ * ```ts
+ * await actionAvailable({ kind: "user_notif" }); // true on Linux 5.0+
+ * await actionAvailable(0x7ffc0000);             // LOG
+ * ```
+ */
+export async function actionAvailable(action: Action | number): Promise<boolean> {
+  const value = typeof action === "number" ? action >>> 0 : actionValue(action);
+  return queryActionAvailable(await openLibc(), value);
+}
