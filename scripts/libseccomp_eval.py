@@ -18,6 +18,11 @@ or {"error": "..."} for a filter libseccomp refuses. The test decodes the
 instructions and runs them in seccompiler's interpreter next to seccompiler's
 own program.
 
+With ``"op": "resolve"`` and ``"names": [...]`` it answers
+``{"numbers": {"read": 0, "nosuch": null}}`` instead: libseccomp's number for
+each name on the arch (null when libseccomp does not know the name there), so
+the test can check seccompiler's syscall table against libseccomp's.
+
 The translation is the one Firecracker v1.11+ uses (its libseccomp backend),
 so the cross-check sees libseccomp's semantics, not a copy of ours:
 
@@ -113,9 +118,24 @@ def compile_filter(arch, spec):
         return out.read()
 
 
+def resolve(arch, names):
+    numbers = {}
+    for name in names:
+        try:
+            nr = seccomp.resolve_syscall(ARCHES[arch], name)
+        except ValueError:
+            nr = -1
+        numbers[name] = nr if nr >= 0 else None
+    return numbers
+
+
 def main():
     request = json.load(sys.stdin)
     arch = request["arch"]
+    if request.get("op") == "resolve":
+        json.dump({"numbers": resolve(arch, request["names"])}, sys.stdout)
+        sys.stdout.write("\n")
+        return
     result = {}
     for spec in request["filters"]:
         try:

@@ -96,7 +96,7 @@ describe("seccompiler compile", () => {
     const bad = SMALL.replace('"read"', '"opne"').replace('"val": 1', '"val": 4294967296');
     const r = run(["-t", "x86_64", "-i", "-", "-o", output], { input: bad });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /<stdin>:6:20: error: unknown syscall "opne" for x86_64; did you mean "open"\?/);
+    assert.match(r.stderr, /<stdin>:6:19: error: unknown syscall "opne" for x86_64; did you mean "open"\?/);
     assert.match(r.stderr, /<stdin>:7:\d+: error: .*dword/);
     assert.match(r.stderr, /2 errors; nothing written/);
     assert.doesNotMatch(r.stderr, /    at .*\.ts:\d+/); // no stack trace

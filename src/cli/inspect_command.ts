@@ -13,6 +13,7 @@ import { ARCH_NAMES, type ArchInfo, type ArchName, getArch, hostArch } from "../
 import { actionCacheReport, isConstantAllow } from "../bpf/cache.ts";
 import { disassemble } from "../bpf/disasm.ts";
 import { readRawBpf } from "../bpf/encode.ts";
+import { BpfError } from "../bpf/validate.ts";
 import type { Program } from "../bpf/insn.ts";
 import { runFilter } from "../bpf/interpreter.ts";
 import { compilePolicy } from "../compile.ts";
@@ -114,7 +115,7 @@ async function guarded(run: () => number): Promise<number> {
       err(error.message.includes(": error: ") ? error.message : `seccompiler: error: ${error.message}`);
       return EXIT.FAILURE;
     }
-    if (error instanceof ContainerError || (error as { name?: string }).name === "BpfError") {
+    if (error instanceof ContainerError || error instanceof BpfError) {
       err(`seccompiler: error: ${(error as Error).message}`);
       return EXIT.FAILURE;
     }

@@ -18,7 +18,15 @@
 import { type Action, formatAction, sameAction } from "../action.ts";
 import { ARCH_NAMES, type ArchInfo, type ArchName, getArch, suggestSyscall } from "../arch/arch.ts";
 import type { Diagnostic, SourcePosition } from "../diagnostics.ts";
-import { type ArgIndex, type Condition, type Filter, type Operator, type SyscallRules, type Width, WIDTH_MAX } from "../ir.ts";
+import {
+  type ArgIndex,
+  type Condition,
+  type Filter,
+  type Operator,
+  type SyscallRules,
+  type Width,
+  WIDTH_MAX,
+} from "../ir.ts";
 import { createLocator, type JsonNode, jsonPath, type Locator, parseJson, readUnsignedInteger } from "./parse.ts";
 import { closestMatch } from "./suggest.ts";
 import {
@@ -28,8 +36,8 @@ import {
   FilterSchema,
   integerRange,
   MaskedEqOperatorSchema,
-  objectShape,
   type ObjectShape,
+  objectShape,
   PayloadlessActionSchema,
   RuleSchema,
   SimpleOperatorSchema,
@@ -117,9 +125,15 @@ export function parsePolicy(text: string, arch: ArchName, options: ParsePolicyOp
   };
   const root = parsed.root;
   if (root.type !== "object") {
-    report(checker, "error", "top-level-not-object",
-      `a policy must be a JSON object mapping filter names to filters, not ${describe(root)}`, [], root,
-      'write {"name": {"default_action": ..., "filter_action": ..., "filter": [...]}}; {} is an empty policy');
+    report(
+      checker,
+      "error",
+      "top-level-not-object",
+      `a policy must be a JSON object mapping filter names to filters, not ${describe(root)}`,
+      [],
+      root,
+      'write {"name": {"default_action": ..., "filter_action": ..., "filter": [...]}}; {} is an empty policy',
+    );
     return { filters, diagnostics: checker.diagnostics, threadPositions };
   }
 
@@ -129,9 +143,15 @@ export function parsePolicy(text: string, arch: ArchName, options: ParsePolicyOp
     const name = key.value as string;
     if (duplicate) {
       duplicated.add(name);
-      report(checker, "error", "duplicate-filter",
-        `duplicate filter "${name}" (first defined on line ${lineOf(checker, duplicate)})`, [name], key,
-        "filter names must be unique; merge the two filters or rename one");
+      report(
+        checker,
+        "error",
+        "duplicate-filter",
+        `duplicate filter "${name}" (first defined on line ${lineOf(checker, duplicate)})`,
+        [name],
+        key,
+        "filter names must be unique; merge the two filters or rename one",
+      );
     } else {
       threadPositions.set(name, checker.locate(key.offset, key.length));
     }
@@ -269,13 +289,25 @@ function readObject(
   for (const member of members(node)) {
     const name = member.key.value as string;
     if (member.duplicate) {
-      report(checker, "error", "duplicate-key",
-        `duplicate key "${name}" in ${what} (first given on line ${lineOf(checker, member.duplicate)})`, [...path, name],
-        member.key, "give each key once");
+      report(
+        checker,
+        "error",
+        "duplicate-key",
+        `duplicate key "${name}" in ${what} (first given on line ${lineOf(checker, member.duplicate)})`,
+        [...path, name],
+        member.key,
+        "give each key once",
+      );
     } else if (!shape.keys.includes(name)) {
-      report(checker, "error", "unknown-key",
-        `unknown key "${name}" in ${what}${didYouMean(closestMatch(name, shape.keys))}`, [...path, name], member.key,
-        `allowed keys: ${quoteList(shape.keys)}`);
+      report(
+        checker,
+        "error",
+        "unknown-key",
+        `unknown key "${name}" in ${what}${didYouMean(closestMatch(name, shape.keys))}`,
+        [...path, name],
+        member.key,
+        `allowed keys: ${quoteList(shape.keys)}`,
+      );
     } else {
       known.set(name, member);
     }
@@ -288,15 +320,29 @@ function readObject(
     const given = group.filter((key) => known.has(key)).map((key) => known.get(key)!);
     if (given.length === 0) {
       const [key, ...aliases] = group;
-      report(checker, "error", "missing-key",
-        `missing key "${key}" (or its alias ${quoteList(aliases)}) in ${what}`, path, brace);
+      report(
+        checker,
+        "error",
+        "missing-key",
+        `missing key "${key}" (or its alias ${quoteList(aliases)}) in ${what}`,
+        path,
+        brace,
+      );
     }
     given.sort((a, b) => a.key.offset - b.key.offset);
     for (const extra of given.slice(1)) {
       const first = given[0].key;
-      report(checker, "error", "alias-conflict",
-        `"${extra.key.value}" and "${first.value}" are aliases, and "${first.value}" is already given on line ${lineOf(checker, first)}`,
-        [...path, extra.key.value as string], extra.key, "give only one of them");
+      report(
+        checker,
+        "error",
+        "alias-conflict",
+        `"${extra.key.value}" and "${first.value}" are aliases, and "${first.value}" is already given on line ${
+          lineOf(checker, first)
+        }`,
+        [...path, extra.key.value as string],
+        extra.key,
+        "give only one of them",
+      );
     }
   }
   return known;
@@ -305,8 +351,10 @@ function readObject(
 /** `"comment"`: a string or null, never read. @private */
 function checkComment(checker: Checker, member: Member | undefined, path: Path): void {
   if (!member || member.value.type === "string" || member.value.type === "null") return;
-  report(checker, "error", "comment-type", `"comment" must be a string, not ${describe(member.value)}`,
-    [...path, "comment"], member.value);
+  report(checker, "error", "comment-type", `"comment" must be a string, not ${describe(member.value)}`, [
+    ...path,
+    "comment",
+  ], member.value);
 }
 
 /** A string from a closed set (widths). @private */
@@ -319,13 +367,27 @@ function readEnum(
   code: string,
 ): string | undefined {
   if (node.type !== "string") {
-    report(checker, "error", "wrong-type", `${label} must be one of ${quoteList(allowed)}, not ${describe(node)}`, path, node);
+    report(
+      checker,
+      "error",
+      "wrong-type",
+      `${label} must be one of ${quoteList(allowed)}, not ${describe(node)}`,
+      path,
+      node,
+    );
     return undefined;
   }
   const value = node.value as string;
   if (allowed.includes(value)) return value;
-  report(checker, "error", code, `unknown ${label} "${value}"${didYouMean(closestMatch(value, allowed))}`, path, node,
-    `${label} is one of ${quoteList(allowed)} (lowercase)`);
+  report(
+    checker,
+    "error",
+    code,
+    `unknown ${label} "${value}"${didYouMean(closestMatch(value, allowed))}`,
+    path,
+    node,
+    `${label} is one of ${quoteList(allowed)} (lowercase)`,
+  );
   return undefined;
 }
 
@@ -349,8 +411,15 @@ function readInteger(
 ): bigint | undefined {
   if (node.type !== "number") {
     const quoted = node.type === "string" ? numericString(node.value as string) : undefined;
-    report(checker, "error", "wrong-type", `${label} must be an integer, not ${describe(node)}`, path, node,
-      quoted === undefined ? undefined : `write the number without quotes, in decimal: ${quoted}`);
+    report(
+      checker,
+      "error",
+      "wrong-type",
+      `${label} must be an integer, not ${describe(node)}`,
+      path,
+      node,
+      quoted === undefined ? undefined : `write the number without quotes, in decimal: ${quoted}`,
+    );
     return undefined;
   }
   const token = tokenText(checker, node);
@@ -359,21 +428,42 @@ function readInteger(
     const rewrite = result.equivalent === undefined ? undefined : `write ${result.equivalent}`;
     switch (result.problem) {
       case "negative":
-        report(checker, "error", "negative-number", `${label} must not be negative (got ${token})`, path, node, negativeHint);
+        report(
+          checker,
+          "error",
+          "negative-number",
+          `${label} must not be negative (got ${token})`,
+          path,
+          node,
+          negativeHint,
+        );
         break;
       case "negative-zero":
         report(checker, "error", "negative-zero", `${label} is written -0; write 0`, path, node);
         break;
       case "exponent":
-        report(checker, "error", "exponent-number",
-          `${label} must be a plain decimal integer, not ${token} (exponent notation)`, path, node, rewrite);
+        report(
+          checker,
+          "error",
+          "exponent-number",
+          `${label} must be a plain decimal integer, not ${token} (exponent notation)`,
+          path,
+          node,
+          rewrite,
+        );
         break;
       case "fraction":
         report(checker, "error", "fractional-number", `${label} must be an integer, not ${token}`, path, node, rewrite);
         break;
       case "too-large":
-        report(checker, "error", "number-too-large",
-          `${label} ${token} does not fit 64 bits (the largest value is ${VALUE_RANGE.max})`, path, node);
+        report(
+          checker,
+          "error",
+          "number-too-large",
+          `${label} ${token} does not fit 64 bits (the largest value is ${VALUE_RANGE.max})`,
+          path,
+          node,
+        );
         break;
     }
     return undefined;
@@ -409,42 +499,88 @@ function readAction(checker: Checker, node: JsonNode, path: Path): Action | unde
     const name = node.value as string;
     if (PAYLOADLESS_ACTIONS.includes(name)) return { kind: name } as Action;
     if (PAYLOAD_ACTIONS.has(name as "errno")) {
-      report(checker, "error", "missing-payload", `action "${name}" needs a value: write {"${name}": N}`, path, node,
-        name === "errno" ? 'for example {"errno": 1} makes the syscall fail with EPERM' : 'for example {"trace": 1}');
+      report(
+        checker,
+        "error",
+        "missing-payload",
+        `action "${name}" needs a value: write {"${name}": N}`,
+        path,
+        node,
+        name === "errno" ? 'for example {"errno": 1} makes the syscall fail with EPERM' : 'for example {"trace": 1}',
+      );
       return undefined;
     }
     reportUnknownAction(checker, name, path, node);
     return undefined;
   }
   if (node.type !== "object") {
-    report(checker, "error", "wrong-type",
-      `an action must be a string such as "allow" or an object such as {"errno": 1}, not ${describe(node)}`, path, node);
+    report(
+      checker,
+      "error",
+      "wrong-type",
+      `an action must be a string such as "allow" or an object such as {"errno": 1}, not ${describe(node)}`,
+      path,
+      node,
+    );
     return undefined;
   }
   const properties = members(node);
+  const repeated = properties.find((member) => member.duplicate);
+  if (repeated) {
+    const name = repeated.key.value as string;
+    report(
+      checker,
+      "error",
+      "duplicate-key",
+      `duplicate key "${name}" in action (first given on line ${lineOf(checker, repeated.duplicate!)})`,
+      [...path, name],
+      repeated.key,
+      "give each key once",
+    );
+    return undefined;
+  }
   if (properties.length !== 1) {
-    report(checker, "error", "bad-action-object",
-      `an action object must have exactly one key, "errno" or "trace"; this one has ${properties.length}`, path, node);
+    report(
+      checker,
+      "error",
+      "bad-action-object",
+      `an action object must have exactly one key, "errno" or "trace"; this one has ${properties.length}`,
+      path,
+      node,
+    );
     return undefined;
   }
   const [{ key, value }] = properties;
   const name = key.value as string;
   const range = PAYLOAD_ACTIONS.get(name as "errno");
   if (range) {
-    const data = readInteger(checker, value, [...path, name], name, range, (v) =>
-      name === "errno"
-        ? {
-          code: "errno-range",
-          message: `errno ${v} is above ${range.max}, the largest errno the kernel returns`,
-          hint: `the kernel caps errno values at MAX_ERRNO (${range.max})`,
-        }
-        : { code: "trace-range", message: `trace data ${v} does not fit 16 bits (0..${range.max})` },
-      name === "errno" ? "errno values are positive: EPERM is 1, ENOSYS is 38" : undefined);
+    const data = readInteger(
+      checker,
+      value,
+      [...path, name],
+      name,
+      range,
+      (v) =>
+        name === "errno"
+          ? {
+            code: "errno-range",
+            message: `errno ${v} is above ${range.max}, the largest errno the kernel returns`,
+            hint: `the kernel caps errno values at MAX_ERRNO (${range.max})`,
+          }
+          : { code: "trace-range", message: `trace data ${v} does not fit 16 bits (0..${range.max})` },
+      name === "errno" ? "errno values are positive: EPERM is 1, ENOSYS is 38" : undefined,
+    );
     return data === undefined ? undefined : { kind: name as "errno" | "trace", data: Number(data) };
   }
   if (PAYLOADLESS_ACTIONS.includes(name)) {
-    report(checker, "error", "unexpected-payload",
-      `action "${name}" takes no value; write "${name}" instead of an object`, path, node);
+    report(
+      checker,
+      "error",
+      "unexpected-payload",
+      `action "${name}" takes no value; write "${name}" instead of an object`,
+      path,
+      node,
+    );
     return undefined;
   }
   reportUnknownAction(checker, name, [...path, name], key);
@@ -454,8 +590,15 @@ function readAction(checker: Checker, node: JsonNode, path: Path): Action | unde
 /** @private */
 function reportUnknownAction(checker: Checker, name: string, path: Path, node: JsonNode): void {
   const suggestion = closestMatch(name, ACTION_NAMES);
-  report(checker, "error", "unknown-action", `unknown action "${name}"${didYouMean(suggestion)}`, path, node,
-    `actions are ${quoteList(PAYLOADLESS_ACTIONS)}, {"errno": N} and {"trace": N} (lowercase)`);
+  report(
+    checker,
+    "error",
+    "unknown-action",
+    `unknown action "${name}"${didYouMean(suggestion)}`,
+    path,
+    node,
+    `actions are ${quoteList(PAYLOADLESS_ACTIONS)}, {"errno": N} and {"trace": N} (lowercase)`,
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -472,17 +615,37 @@ function readOperator(
     const name = node.value as string;
     if (SIMPLE_OPERATORS.includes(name)) return { op: name as Operator };
     if (name === MASKED_EQ) {
-      report(checker, "error", "missing-mask", `"masked_eq" needs a mask: write {"masked_eq": MASK}`, path, node,
-        'for example "op": {"masked_eq": 4}, "val": 0 tests that bit 2 is clear');
+      report(
+        checker,
+        "error",
+        "missing-mask",
+        `"masked_eq" needs a mask: write {"masked_eq": MASK}`,
+        path,
+        node,
+        'for example "op": {"masked_eq": 4}, "val": 0 tests that bit 2 is clear',
+      );
       return undefined;
     }
-    report(checker, "error", "unknown-operator", `unknown operator "${name}"${didYouMean(closestMatch(name, all))}`, path,
-      node, `operators are ${quoteList(SIMPLE_OPERATORS)} and {"masked_eq": MASK}`);
+    report(
+      checker,
+      "error",
+      "unknown-operator",
+      `unknown operator "${name}"${didYouMean(closestMatch(name, all))}`,
+      path,
+      node,
+      `operators are ${quoteList(SIMPLE_OPERATORS)} and {"masked_eq": MASK}`,
+    );
     return undefined;
   }
   if (node.type !== "object") {
-    report(checker, "error", "wrong-type",
-      `an operator must be a string such as "eq" or {"masked_eq": MASK}, not ${describe(node)}`, path, node);
+    report(
+      checker,
+      "error",
+      "wrong-type",
+      `an operator must be a string such as "eq" or {"masked_eq": MASK}, not ${describe(node)}`,
+      path,
+      node,
+    );
     return undefined;
   }
   const known = readObject(checker, node, MASKED_EQ_SHAPE, path, "operator");
@@ -513,18 +676,30 @@ function readCondition(checker: Checker, node: JsonNode, path: Path): Condition 
   const opNode = field("op");
   const operator = opNode === undefined ? undefined : readOperator(checker, opNode, [...path, "op"]);
   const valNode = field("val");
-  const value = valNode === undefined
-    ? undefined
-    : readInteger(checker, valNode, [...path, "val"], "val", VALUE_RANGE, undefined,
-      'for a negative C int compared as "dword", write its 32-bit two\'s complement, e.g. 4294967196 for -100');
+  const value = valNode === undefined ? undefined : readInteger(
+    checker,
+    valNode,
+    [...path, "val"],
+    "val",
+    VALUE_RANGE,
+    undefined,
+    'for a negative C int compared as "dword", write its 32-bit two\'s complement, e.g. 4294967196 for -100',
+  );
   checkComment(checker, known.get("comment"), path);
   if (index === undefined || width === undefined || operator === undefined || value === undefined) return undefined;
 
   // The reference compilers silently keep only the low 32 bits of a dword value or mask.
   const limit = WIDTH_MAX[width];
   const tooWide = (what: string, v: bigint, at: JsonNode, atPath: Path) =>
-    report(checker, "error", "dword-range", `${what} ${v} does not fit a dword (0..${limit})`, atPath, at,
-      "use qword, or write the 32-bit two's complement, e.g. 4294967196 for -100");
+    report(
+      checker,
+      "error",
+      "dword-range",
+      `${what} ${v} does not fit a dword (0..${limit})`,
+      atPath,
+      at,
+      "use qword, or write the 32-bit two's complement, e.g. 4294967196 for -100",
+    );
   if (value > limit) tooWide("val", value, valNode!, [...path, "val"]);
   if (operator.mask !== undefined && operator.mask > limit) {
     tooWide("masked_eq mask", operator.mask, operator.maskNode!, [...path, "op", MASKED_EQ]);
@@ -532,10 +707,16 @@ function readCondition(checker: Checker, node: JsonNode, path: Path): Condition 
   if (errorCount(checker) > before) return undefined;
 
   if (operator.mask !== undefined && (value & ~operator.mask) !== 0n) {
-    report(checker, "warning", "value-outside-mask",
+    report(
+      checker,
+      "warning",
+      "value-outside-mask",
       `masked_eq val ${value} has bits outside the mask ${operator.mask} (0x${operator.mask.toString(16)}); ` +
         "rust-vmm masks the value and can match, Firecracker ≥ 1.11 (libseccomp) never matches",
-      [...path, "val"], valNode!, `write the value already masked: ${value & operator.mask}`);
+      [...path, "val"],
+      valNode!,
+      `write the value already masked: ${value & operator.mask}`,
+    );
   }
   const condition: Condition = { index: Number(index) as ArgIndex, width, op: operator.op, value };
   return operator.mask === undefined ? condition : { ...condition, mask: operator.mask };
@@ -563,8 +744,14 @@ function readRule(checker: Checker, node: JsonNode, path: Path): RuleEntry | und
   const syscall = known.get("syscall")?.value;
   let nr: number | undefined;
   if (syscall && syscall.type !== "string") {
-    report(checker, "error", "wrong-type", `"syscall" must be a string, not ${describe(syscall)}`, [...path, "syscall"],
-      syscall);
+    report(
+      checker,
+      "error",
+      "wrong-type",
+      `"syscall" must be a string, not ${describe(syscall)}`,
+      [...path, "syscall"],
+      syscall,
+    );
   } else if (syscall) {
     nr = lookupSyscall(checker, syscall, [...path, "syscall"]);
   }
@@ -572,8 +759,15 @@ function readRule(checker: Checker, node: JsonNode, path: Path): RuleEntry | und
   let conditions: Condition[] | undefined;
   if (args && args.type === "array") {
     if ((args.children ?? []).length === 0) {
-      report(checker, "error", "empty-args", '"args" is empty; a rule needs at least one condition', [...path, "args"], args,
-        'for a rule that matches any arguments, leave "args" out (or set it to null)');
+      report(
+        checker,
+        "error",
+        "empty-args",
+        '"args" is empty; a rule needs at least one condition',
+        [...path, "args"],
+        args,
+        'for a rule that matches any arguments, leave "args" out (or set it to null)',
+      );
     }
     conditions = [];
     for (const [i, child] of (args.children ?? []).entries()) {
@@ -581,8 +775,10 @@ function readRule(checker: Checker, node: JsonNode, path: Path): RuleEntry | und
       if (condition) conditions.push(condition);
     }
   } else if (args && args.type !== "null") {
-    report(checker, "error", "wrong-type", `"args" must be an array of conditions or null, not ${describe(args)}`,
-      [...path, "args"], args);
+    report(checker, "error", "wrong-type", `"args" must be an array of conditions or null, not ${describe(args)}`, [
+      ...path,
+      "args",
+    ], args);
   }
   checkComment(checker, known.get("comment"), path);
   if (errorCount(checker) > before || !syscall || nr === undefined) return undefined;
@@ -596,11 +792,19 @@ function lookupSyscall(checker: Checker, node: JsonNode, path: Path): number | u
   const nr = checker.arch.syscalls.get(name);
   if (nr !== undefined) return nr;
   const elsewhere = ARCH_NAMES.filter((other) => other !== checker.arch.name && getArch(other).syscalls.has(name));
-  report(checker, "error", "unknown-syscall",
-    `unknown syscall "${name}" for ${checker.arch.name}${didYouMean(suggestSyscall(checker.arch, name))}`, path, node,
+  report(
+    checker,
+    "error",
+    "unknown-syscall",
+    `unknown syscall "${name}" for ${checker.arch.name}${didYouMean(suggestSyscall(checker.arch, name))}`,
+    path,
+    node,
     elsewhere.length > 0
-      ? `"${name}" exists on ${elsewhere.join(", ")} but not on ${checker.arch.name}; names differ between architectures`
-      : undefined);
+      ? `"${name}" exists on ${
+        elsewhere.join(", ")
+      } but not on ${checker.arch.name}; names differ between architectures`
+      : undefined,
+  );
   return undefined;
 }
 
@@ -624,16 +828,24 @@ function readFilter(checker: Checker, node: JsonNode, path: Path): Filter | unde
   const mismatch = action(mismatchKeys);
   const match = action(matchKeys);
   if (mismatch?.action && match?.action && sameAction(mismatch.action, match.action)) {
-    report(checker, "error", "equal-actions",
-      `"${match.name}" and "${mismatch.name}" are both ${formatAction(mismatch.action)}`, [...path, match.name], match.node,
-      "a filter whose two actions are equal does nothing; change one of them");
+    report(
+      checker,
+      "error",
+      "equal-actions",
+      `"${match.name}" and "${mismatch.name}" are both ${formatAction(mismatch.action)}`,
+      [...path, match.name],
+      match.node,
+      "a filter whose two actions are equal does nothing; change one of them",
+    );
   }
 
   const rulesNode = known.get("filter")?.value;
   const entries: RuleEntry[] = [];
   if (rulesNode && rulesNode.type !== "array") {
-    report(checker, "error", "wrong-type", `"filter" must be an array of rules, not ${describe(rulesNode)}`,
-      [...path, "filter"], rulesNode);
+    report(checker, "error", "wrong-type", `"filter" must be an array of rules, not ${describe(rulesNode)}`, [
+      ...path,
+      "filter",
+    ], rulesNode);
   } else if (rulesNode) {
     for (const [i, child] of (rulesNode.children ?? []).entries()) {
       const entry = readRule(checker, child, [...path, "filter", i]);
@@ -663,18 +875,31 @@ function groupRules(checker: Checker, entries: readonly RuleEntry[]): SyscallRul
     const unconditional = group.filter((entry) => entry.conditions === undefined);
     const conditional = group.filter((entry) => entry.conditions !== undefined);
     for (const extra of unconditional.slice(1)) {
-      report(checker, "warning", "duplicate-unconditional",
+      report(
+        checker,
+        "warning",
+        "duplicate-unconditional",
         `syscall "${extra.name}" is already allowed unconditionally on line ${lineOf(checker, unconditional[0].at)}; ` +
           "the rules are merged",
-        [...extra.path, "syscall"], extra.at, "remove the repeated rule");
+        [...extra.path, "syscall"],
+        extra.at,
+        "remove the repeated rule",
+      );
     }
     if (!checker.basic && unconditional.length > 0 && conditional.length > 0) {
       const [plain] = unconditional;
-      report(checker, "error", "conflicting-rules",
-        `syscall "${plain.name}" has an unconditional rule and a conditional rule (line ${lineOf(checker, conditional[0].at)}); ` +
+      report(
+        checker,
+        "error",
+        "conflicting-rules",
+        `syscall "${plain.name}" has an unconditional rule and a conditional rule (line ${
+          lineOf(checker, conditional[0].at)
+        }); ` +
           "rust-vmm's seccompiler silently drops the unconditional rule, so the syscall would match only when a condition holds",
-        [...plain.path, "syscall"], plain.at,
-        "remove one of them: the unconditional rule to keep the argument checks, or the conditional rules to allow every call");
+        [...plain.path, "syscall"],
+        plain.at,
+        "remove one of them: the unconditional rule to keep the argument checks, or the conditional rules to allow every call",
+      );
     }
     const rules = checker.basic || unconditional.length > 0
       ? []

@@ -21,4 +21,11 @@ export {
   policySchemaText,
   type RuleDocument,
 } from "./schema.ts";
-export { createLocator, type IntegerResult, jsonPath, parseJson, type ParsedJson, readUnsignedInteger } from "./parse.ts";
+export {
+  createLocator,
+  type IntegerResult,
+  jsonPath,
+  type ParsedJson,
+  parseJson,
+  readUnsignedInteger,
+} from "./parse.ts";

@@ -9,14 +9,7 @@
  *
  * @module
  */
-import {
-  createScanner,
-  getLocation,
-  type Node,
-  type ParseError,
-  parseTree,
-  printParseErrorCode,
-} from "jsonc-parser";
+import { createScanner, getLocation, type Node, type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
 import type { Diagnostic, SourcePosition } from "../diagnostics.ts";
 
 /** A node of the syntax tree (jsonc-parser's `Node`: type, offset, length, children, value). */
@@ -103,7 +96,11 @@ function errorContext(text: string, offset: number): ErrorContext {
   for (;;) {
     scanner.scan();
     const start = scanner.getTokenOffset();
-    const token: Token = { offset: start, length: scanner.getTokenLength(), text: text.slice(start, start + scanner.getTokenLength()) };
+    const token: Token = {
+      offset: start,
+      length: scanner.getTokenLength(),
+      text: text.slice(start, start + scanner.getTokenLength()),
+    };
     if (token.length === 0) return { container: stack.at(-1), previous }; // end of input
     if (token.offset >= offset) return { container: stack.at(-1), previous, current: token };
     if (token.text === "{" || token.text === "[") stack.push(token.text);
@@ -150,16 +147,26 @@ function describeSyntaxError(
   });
   const context = errorContext(text, error?.offset ?? text.length);
   if (!root && !context.previous && !context.current) {
-    return make("empty-input", "the policy is empty; expected a JSON object", text.length, 0,
-      'an empty policy is written {}');
+    return make(
+      "empty-input",
+      "the policy is empty; expected a JSON object",
+      text.length,
+      0,
+      "an empty policy is written {}",
+    );
   }
   if (!error) return make("json-syntax", "invalid JSON", 0, 0);
   const name = printParseErrorCode(error.error);
   const { previous, current } = context;
   const unclosed = name === "CloseBraceExpected" || name === "CloseBracketExpected";
   if (root && !unclosed && current && error.offset >= root.offset + root.length) {
-    return make("trailing-content", SYNTAX_MESSAGES.EndOfFileExpected, error.offset, current?.length ?? error.length,
-      "a policy is exactly one JSON object; remove what follows it");
+    return make(
+      "trailing-content",
+      SYNTAX_MESSAGES.EndOfFileExpected,
+      error.offset,
+      current?.length ?? error.length,
+      "a policy is exactly one JSON object; remove what follows it",
+    );
   }
   const closer = current?.text === "}" || current?.text === "]";
   if ((name === "PropertyNameExpected" || name === "ValueExpected") && closer && previous?.text === ",") {
@@ -168,12 +175,22 @@ function describeSyntaxError(
   const afterZero = previous !== undefined && /^-?0$/.test(previous.text) &&
     previous.offset + previous.length === error.offset;
   if (afterZero && /^[0-9]/.test(current?.text ?? "")) {
-    return make("json-syntax", "a number must not have leading zeros", previous.offset, previous.length + (current?.length ?? 0));
+    return make(
+      "json-syntax",
+      "a number must not have leading zeros",
+      previous.offset,
+      previous.length + (current?.length ?? 0),
+    );
   }
   if (afterZero && /^[xX][0-9a-fA-F]+$/.test(current?.text ?? "")) {
     const decimal = BigInt(`0${current!.text}`).toString();
-    return make("json-syntax", "hexadecimal numbers are not allowed", previous.offset, previous.length + current!.length,
-      `write it in decimal: ${decimal}`);
+    return make(
+      "json-syntax",
+      "hexadecimal numbers are not allowed",
+      previous.offset,
+      previous.length + current!.length,
+      `write it in decimal: ${decimal}`,
+    );
   }
   if (name === "CommaExpected") {
     const close = context.container === "[" ? "]" : "}";
@@ -183,8 +200,13 @@ function describeSyntaxError(
     if (current.text.startsWith("'")) {
       return make("json-syntax", "strings must use double quotes", current.offset, current.length);
     }
-    return make("json-syntax", `unexpected ${JSON.stringify(current.text)}; expected a value`, current.offset, current.length,
-      "values are strings in double quotes, decimal numbers, objects, arrays, true, false or null");
+    return make(
+      "json-syntax",
+      `unexpected ${JSON.stringify(current.text)}; expected a value`,
+      current.offset,
+      current.length,
+      "values are strings in double quotes, decimal numbers, objects, arrays, true, false or null",
+    );
   }
   return make("json-syntax", SYNTAX_MESSAGES[name] ?? name, error.offset, error.length);
 }
@@ -258,7 +280,11 @@ export function readUnsignedInteger(token: string): IntegerResult {
   const equivalent = exactInteger(sign, whole, fraction, exponent);
   const withEquivalent = (problem: IntegerProblem): IntegerResult =>
     equivalent === undefined ? { ok: false, problem } : { ok: false, problem, equivalent };
-  if (sign === "-") return equivalent === 0n ? { ok: false, problem: "negative-zero", equivalent: 0n } : { ok: false, problem: "negative" };
+  if (sign === "-") {
+    return equivalent === 0n
+      ? { ok: false, problem: "negative-zero", equivalent: 0n }
+      : { ok: false, problem: "negative" };
+  }
   if (exponent !== undefined) return withEquivalent("exponent");
   return withEquivalent("fraction");
 }

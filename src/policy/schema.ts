@@ -36,9 +36,12 @@ function u64(description: string) {
 }
 
 /** Names of the actions that carry no payload. */
-export const PayloadlessActionSchema = Type.Enum(["allow", "kill_thread", "kill_process", "log", "trap", "user_notif"], {
-  description: "An action without payload. user_notif needs kernel ≥ 5.0 and a listener (rust-vmm main only).",
-});
+export const PayloadlessActionSchema = Type.Enum(
+  ["allow", "kill_thread", "kill_process", "log", "trap", "user_notif"],
+  {
+    description: "An action without payload. user_notif needs kernel ≥ 5.0 and a listener (rust-vmm main only).",
+  },
+);
 
 /** `{"errno": N}`: the syscall fails with errno N (0 makes it return 0 without running). */
 export const ErrnoActionSchema = Type.Object({
@@ -53,7 +56,8 @@ export const TraceActionSchema = Type.Object({
 /** Any action: a payload-less name, or an errno/trace object. */
 export const ActionSchema = Type.Union([PayloadlessActionSchema, ErrnoActionSchema, TraceActionSchema], {
   title: "Action",
-  description: 'What the filter returns: "allow", "kill_thread", "kill_process", "log", "trap", "user_notif", {"errno": N} or {"trace": N}.',
+  description:
+    'What the filter returns: "allow", "kill_thread", "kill_process", "log", "trap", "user_notif", {"errno": N} or {"trace": N}.',
 });
 
 /** Comparison operators without operand. */
@@ -162,7 +166,9 @@ export interface ObjectShape {
  * objectShape(FilterSchema).exactlyOne; // [["default_action", "mismatch_action"], ["filter_action", "match_action"]]
  * ```
  */
-export function objectShape(schema: { properties: Record<string, unknown>; required?: readonly string[] }): ObjectShape {
+export function objectShape(
+  schema: { properties: Record<string, unknown>; required?: readonly string[] },
+): ObjectShape {
   const allOf = (schema as { allOf?: { oneOf?: { required: string[] }[] }[] }).allOf ?? [];
   return {
     keys: Object.keys(schema.properties),

@@ -14,6 +14,7 @@
  * ```ts
  * closestMatch("Allow", ["allow", "log"]); // "allow"
  * closestMatch("filters", ["filter", "filter_action"]); // "filter"
+ * closestMatch("value", ["index", "val"]); // "val"
  * closestMatch("zzz", ["allow"]); // undefined
  * ```
  */
@@ -31,7 +32,12 @@ export function closestMatch(word: string, candidates: readonly string[]): strin
     }
   }
   // A third of the word may be wrong; beyond that the suggestion misleads more than it helps.
-  return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+  if (bestDistance <= Math.max(1, Math.floor(word.length / 3))) return best;
+  // A longer or shorter spelling of the same word ("value" for "val") is still a plausible slip.
+  return candidates.find((candidate) => {
+    const c = candidate.toLowerCase();
+    return Math.min(c.length, lower.length) >= 3 && (c.startsWith(lower) || lower.startsWith(c));
+  });
 }
 
 /** Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent swaps. @private */
