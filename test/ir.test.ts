@@ -1,0 +1,114 @@
+// deno-facing
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  ALLOW, compileFilter, compileFromJson, condition, errno, KILL_PROCESS, PolicyError, rule, runFilter, seccompFilter, TRAP, trace,
+} from "../src/mod.ts";
+import { BPF_MAXINSNS } from "../src/bpf/insn.ts";
+
+const X86 = 0xc000003e;
+
+describe("programmatic API (the TypeScript front end)", () => {
+  test("constructors build the same filter the JSON front end does", () => {
+    const filter = seccompFilter({
+      arch: "x86_64",
+      mismatchAction: errno(1),
+      matchAction: ALLOW,
+      rules: {
+        write: [rule(condition(0, "dword", "eq", 1)), rule(condition(0, "dword", "eq", 2), condition(2, "qword", "le", 4096))],
+        read: [],
+      },
+    });
+    assert.deepEqual(filter.syscalls.map((s) => s.name), ["read", "write"]); // sorted by number
+    const fromTs = compileFilter(filter);
+    const fromJson = compileFromJson(JSON.stringify({
+      main: {
+        mismatch_action: { errno: 1 }, match_action: "allow", filter: [
+          { syscall: "read" },
+          { syscall: "write", args: [{ index: 0, type: "dword", op: "eq", val: 1 }] },
+          { syscall: "write", args: [{ index: 0, type: "dword", op: "eq", val: 2 }, { index: 2, type: "qword", op: "le", val: 4096 }] },
+        ],
+      },
+    }), "x86_64").get("main")!;
+    assert.deepEqual(fromTs, fromJson);
+    const v = (nr: number, args: bigint[]) => runFilter(fromTs, { nr, arch: X86, args }).value;
+    assert.equal(v(1, [2n, 0n, 4096n]), 0x7fff0000);
+    assert.equal(v(1, [2n, 0n, 4097n]), 0x00050001);
+    assert.equal(v(39, []), 0x00050001);
+  });
+
+  test("masked_eq takes its mask as an option", () => {
+    const program = compileFilter(seccompFilter({
+      arch: "aarch64", mismatchAction: TRAP, matchAction: ALLOW,
+      rules: { mmap: [rule(condition(2, "dword", "masked_eq", 0, { mask: 4 }))] },
+    }));
+    const mmap = 222;
+    assert.equal(runFilter(program, { nr: mmap, arch: 0xc00000b7, args: [0n, 0n, 3n] }).value, 0x7fff0000);
+    assert.equal(runFilter(program, { nr: mmap, arch: 0xc00000b7, args: [0n, 0n, 7n] }).value, 0x00030000);
+  });
+
+  test("validated like JSON: every problem is reported", () => {
+    try {
+      seccompFilter({
+        arch: "x86_64",
+        mismatchAction: errno(5000),
+        matchAction: trace(70000),
+        rules: {
+          opne: [],
+          ioctl: [rule(condition(6, "dword", "eq", 0x1_0000_0000n))],
+          read: [rule()],
+        },
+      });
+      assert.fail("should throw");
+    } catch (error) {
+      assert.ok(error instanceof PolicyError);
+      const codes = error.diagnostics.map((d) => d.code).sort();
+      assert.deepEqual(codes, ["action-data-range", "action-data-range", "empty-rule", "index-range", "unknown-syscall", "value-range"]);
+      assert.match(error.message, /unknown syscall "opne" for x86_64; did you mean "open"\?/);
+    }
+  });
+
+  test("equal actions are refused", () => {
+    assert.throws(() => seccompFilter({ arch: "x86_64", mismatchAction: errno(1), matchAction: errno(1), rules: {} }), /both errno\(1\)/);
+    assert.doesNotThrow(() => seccompFilter({ arch: "x86_64", mismatchAction: errno(1), matchAction: errno(2), rules: {} }));
+  });
+
+  test("programs over 4096 instructions are refused with the thread and count; 4096 is not", () => {
+    // Each rule with one qword eq costs about 5 instructions; find sizes around the limit.
+    const build = (rules: number) => seccompFilter({
+      arch: "x86_64", mismatchAction: KILL_PROCESS, matchAction: ALLOW,
+      rules: { ioctl: Array.from({ length: rules }, (_, i) => rule(condition(1, "dword", "eq", i))) },
+    });
+    let rules = 1;
+    while (true) {
+      try {
+        compileFilter(build(rules), "vmm");
+        rules += 100;
+      } catch (error) {
+        assert.ok(error instanceof PolicyError);
+        assert.equal(error.diagnostics[0].code, "program-too-long");
+        assert.match(error.diagnostics[0].message, /filter "vmm" compiles to \d+ instructions; the kernel accepts at most 4096/);
+        break;
+      }
+    }
+    // Walk down to the largest size that fits and check it is within a rule of the limit.
+    let fits = rules;
+    for (; fits > 0; fits--) {
+      try {
+        const program = compileFilter(build(fits), "vmm");
+        assert.ok(program.length <= BPF_MAXINSNS);
+        assert.ok(program.length > BPF_MAXINSNS - 10, `largest fitting program has ${program.length} instructions`);
+        break;
+      } catch { /* still too long */ }
+    }
+    assert.ok(fits > 0);
+  });
+
+  test("argument validation of compileFromJson", () => {
+    // @ts-expect-error wrong type on purpose
+    assert.throws(() => compileFromJson(42, "x86_64"), /policy text must be a string/);
+    // @ts-expect-error wrong arch on purpose
+    assert.throws(() => compileFromJson("{}", "x86"), /arch must be one of/);
+    assert.equal(compileFromJson("{}", "x86_64").size, 0);
+  });
+});
