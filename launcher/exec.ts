@@ -147,9 +147,14 @@ function parseOptions(args: string[]): ExecOptions | "help" {
       },
     });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new LaunchError(message.split(". To specify")[0].trim(), EXEC_EXIT.LAUNCHER_ERROR, "run 'seccompiler exec --help' for usage");
+    const message = (error instanceof Error ? error.message : String(error)).split(". To specify")[0].trim();
+    // Without "--", the target's own options (e.g. `sh -c`) are read as the launcher's.
+    const hint = args.includes("--")
+      ? "run 'seccompiler exec --help' for usage"
+      : "put the program and its arguments after '--': seccompiler exec --filter-file FILE -- PROGRAM [ARGS...]";
+    throw new LaunchError(message, EXEC_EXIT.LAUNCHER_ERROR, hint);
   }
+  if (parsed.values.help) return "help";
   const terminator = parsed.tokens.find((token) => token.kind === "option-terminator");
   const stray = parsed.tokens.find((token) => token.kind === "positional" && (!terminator || token.index < terminator.index));
   const result = v.safeParse(OptionsSchema, parsed.values);
@@ -157,12 +162,11 @@ function parseOptions(args: string[]): ExecOptions | "help" {
     throw new LaunchError(result.issues[0].message, EXEC_EXIT.LAUNCHER_ERROR, "run 'seccompiler exec --help' for usage");
   }
   const values = result.output;
-  if (values.help) return "help";
   if (stray && stray.kind === "positional") {
     throw new LaunchError(
       `unexpected argument "${stray.value}" before "--"`,
       EXEC_EXIT.LAUNCHER_ERROR,
-      "put the program and its arguments after '--': seccompiler exec --thread NAME --filter-file FILE -- PROGRAM [ARGS...]",
+      "put the program and its arguments after '--': seccompiler exec --filter-file FILE -- PROGRAM [ARGS...]",
     );
   }
   const command = terminator ? args.slice(terminator.index + 1) : [];

@@ -49,4 +49,5 @@ export { actionCacheReport, isConstantAllow } from "./bpf/cache.ts";
 export type { Instruction, Program } from "./bpf/insn.ts";
 export { parsePolicy } from "./policy/frontend.ts";
 export { policyJsonSchema } from "./policy/schema.ts";
-export { actionAvailable, applyFilter, applyFilterAllThreads } from "./install/mod.ts";
+export { actionAvailable, applyFilter, applyFilterAllThreads, errnoName, InstallError } from "./install/mod.ts";
+export type { InstallErrorCode } from "./install/mod.ts";

@@ -32,9 +32,9 @@ export function openDenoLibc(path: string): Libc {
     path,
     runtime: "deno",
     prctl: (option, arg2, arg3, arg4, arg5) => symbols.prctl(option, arg2, arg3, arg4, arg5),
-    syscall: (nr, a0, a1, a2, a3, a4, a5) => BigInt(symbols.syscall(nr, a0, a1, a2, a3, a4, a5)),
+    syscall: (nr, a0, a1, a2, a3, a4, a5) => BigInt(symbols.syscall(BigInt(nr), a0, a1, a2, a3, a4, a5)),
     execve: (file, argv, envp) => symbols.execve(file as BufferSource, argv as BufferSource, envp as BufferSource),
-    write: (fd, bytes) => BigInt(symbols.write(fd, bytes as BufferSource, bytes.length)),
+    write: (fd, bytes) => BigInt(symbols.write(fd, bytes as BufferSource, BigInt(bytes.length))),
     exit(status): never {
       symbols._exit(status);
       throw new Error("_exit returned");

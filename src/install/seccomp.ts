@@ -97,10 +97,11 @@ export function checkProgram(program: Program): void {
  */
 export function prepareFilter(libc: Libc, program: Program): PreparedFilter {
   checkProgram(program);
-  const instructions = encodeProgram(program, hostArchInfo().endian);
+  const { endian } = hostArchInfo();
+  const instructions = encodeProgram(program, endian);
   const fprog = new Uint8Array(16);
   const view = new DataView(fprog.buffer);
-  const little = hostArchInfo().endian === "little";
+  const little = endian === "little";
   view.setUint16(0, program.length, little);
   view.setBigUint64(8, libc.address(instructions), little);
   return { program, instructions, fprog, fprogAddress: libc.address(fprog) };
@@ -145,10 +146,10 @@ export function installPrepared(libc: Libc, prepared: PreparedFilter, options: {
     // TSYNC reports the first thread it could not move onto the new filter.
     throw new InstallError(
       "tsync-failed",
-      `could not install the filter on every thread: thread ${result} has a filter stack that is not an ancestor of the caller's`,
+      `could not install the filter on every thread: thread ${result} cannot be synchronised (its filters are not an ancestor of the caller's, or it is in strict mode)`,
       {
         threadId: Number(result),
-        hint: "that thread installed its own filter; install filters on all threads from one thread, before it spawns others, or filter each thread itself",
+        hint: "that thread installed a filter of its own; nothing was installed. Install process-wide filters from one thread before others add their own, or filter each thread itself",
       },
     );
   }

@@ -1,0 +1,302 @@
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SECCOMP_RET } from "../src/action.ts";
+import { getArch, hostArch } from "../src/arch/arch.ts";
+import { isConstantAllow } from "../src/bpf/cache.ts";
+import { RET_K, stmt } from "../src/bpf/insn.ts";
+import { runFilter } from "../src/bpf/interpreter.ts";
+import { compileFromJson } from "../src/compile.ts";
+import { serializeBinary } from "../src/container.ts";
+import { GUARD_LENGTH, withExecGuard } from "../launcher/guard.ts";
+import { DEFAULT_SEARCH_PATH, executableFormat, resolveCommand } from "../launcher/resolve.ts";
+import { CHILDREN, runtimeCommand } from "./support/children/spawn.ts";
+import { BUN, REPO_ROOT } from "./support/paths.ts";
+
+const arch = getArch(hostArch()!);
+const CLI_MAIN = join(REPO_ROOT, "src", "cli", "main.ts");
+const LAUNCHER = join(REPO_ROOT, "launcher", "exec.ts");
+const THREAD_TARGET = join(CHILDREN, "thread-target.ts");
+const work = mkdtempSync(join(tmpdir(), "seccompiler-exec-test-"));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** A file in the test's scratch directory. */
+function scratch(name: string, content?: string | Uint8Array, mode?: number): string {
+  const path = join(work, name);
+  if (content !== undefined) writeFileSync(path, content);
+  if (mode !== undefined) chmodSync(path, mode);
+  return path;
+}
+
+/** A one-thread policy allowing every syscall of the host except `deny`, whose default is `defaultAction`. */
+function allExcept(deny: readonly string[], defaultAction: unknown, thread = "main"): string {
+  const filter = [...arch.syscalls.keys()].filter((name) => !deny.includes(name)).map((syscall) => ({ syscall }));
+  return JSON.stringify({ [thread]: { default_action: defaultAction, filter_action: "allow", filter } });
+}
+
+/** Runs `seccompiler exec ARGS` through the CLI on Bun (or the launcher module on Deno). */
+function launch(args: readonly string[], runtime: "bun" | "deno" = "bun"): SpawnSyncReturns<string> {
+  const command = runtime === "bun" ? [BUN, CLI_MAIN, "exec"] : runtimeCommand("deno", LAUNCHER);
+  return spawnSync(command[0], [...command.slice(1), ...args], {
+    encoding: "utf8",
+    cwd: work,
+    env: { ...process.env, LC_ALL: "C", NO_COLOR: "1" },
+    timeout: 60_000,
+  });
+}
+
+const policies = {
+  /** errno(42) for mkdir/mkdirat, everything else allowed (42: ENOMSG, an errno nothing else produces). */
+  errno: scratch("errno.json", allExcept(["mkdir", "mkdirat"], { errno: 42 })),
+  killUmask: scratch("kill.json", allExcept(["umask"], "kill_process")),
+  trapUmask: scratch("trap.json", allExcept(["umask"], "trap")),
+  /** A VMM-style policy: everything but execve/execveat. */
+  noExec: scratch("noexec.json", allExcept(["execve", "execveat"], "kill_process")),
+  twoThreads: scratch("two.json", JSON.stringify({
+    ...JSON.parse(allExcept(["umask"], "kill_process", "vmm")),
+    ...JSON.parse(allExcept(["umask"], "kill_process", "api")),
+  })),
+};
+
+describe("exec: resolving the command like execvp", () => {
+  const bin1 = join(work, "bin1");
+  const bin2 = join(work, "bin2");
+  mkdirSync(bin1, { recursive: true });
+  mkdirSync(bin2, { recursive: true });
+  writeFileSync(join(bin1, "tool"), "#!/bin/sh\n");
+  chmodSync(join(bin1, "tool"), 0o644);
+  writeFileSync(join(bin2, "tool"), "#!/bin/sh\n");
+  chmodSync(join(bin2, "tool"), 0o755);
+  writeFileSync(join(bin1, "plain"), "#!/bin/sh\n");
+  chmodSync(join(bin1, "plain"), 0o644);
+  writeFileSync(join(bin1, "garbage"), "echo no shebang\n");
+  chmodSync(join(bin1, "garbage"), 0o755);
+  mkdirSync(join(bin1, "adir"), { recursive: true });
+
+  test("PATH order, skipping non-executable candidates", () => {
+    assert.deepEqual(resolveCommand("tool", `${bin1}:${bin2}`), { ok: true, path: `${bin2}/tool` });
+  });
+  test("only non-executable candidates: not-executable (126), none: not-found (127)", () => {
+    const plain = resolveCommand("plain", `${bin1}:${bin2}`);
+    assert.equal(plain.ok, false);
+    assert.equal(!plain.ok && plain.reason, "not-executable");
+    const missing = resolveCommand("nope", `${bin1}:${bin2}`);
+    assert.equal(!missing.ok && missing.reason, "not-found");
+    assert.equal(!resolveCommand("", bin1).ok, true);
+  });
+  test("a name with a slash is used as is; directories and non-ELF, non-#! files are refused", () => {
+    assert.deepEqual(resolveCommand(`${bin2}/tool`, ""), { ok: true, path: `${bin2}/tool` });
+    const dir = resolveCommand(`${bin1}/adir`, undefined);
+    assert.equal(!dir.ok && dir.reason, "not-executable");
+    const garbage = resolveCommand(`${bin1}/garbage`, undefined);
+    assert.equal(!garbage.ok && garbage.reason, "not-executable");
+    assert.match(!garbage.ok ? garbage.message : "", /ENOEXEC/);
+    assert.equal(!resolveCommand(`${bin1}/none`, undefined).ok, true);
+  });
+  test("PATH unset searches glibc's default; formats are detected from the first bytes", () => {
+    assert.equal(DEFAULT_SEARCH_PATH, "/bin:/usr/bin");
+    const sh = resolveCommand("sh", undefined);
+    assert.ok(sh.ok && (sh.path === "/bin/sh" || sh.path === "/usr/bin/sh"));
+    assert.equal(executableFormat("/bin/sh"), "elf");
+    assert.equal(executableFormat(`${bin2}/tool`), "script");
+    assert.equal(executableFormat(`${bin1}/garbage`), "unknown");
+  });
+});
+
+describe("exec: the launcher-only execve guard", () => {
+  const policy = compileFromJson(readFileSync(policies.noExec, "utf8"), arch.name).get("main")!;
+  const address = 0x7ffd_1234_5678n;
+  const guarded = withExecGuard(policy, arch, address);
+  const execve = arch.syscalls.get("execve")!;
+  const run = (nr: number, args: bigint[], token = arch.auditArch) =>
+    runFilter(guarded, { nr, arch: token, args }, arch.endian).value;
+
+  test("allows exactly the execve whose pathname pointer is the launcher's buffer", () => {
+    assert.equal(guarded.length, policy.length + GUARD_LENGTH);
+    assert.equal(run(execve, [address]), SECCOMP_RET.ALLOW);
+    // Any other pointer, even one sharing a half with the buffer's, gets the policy's verdict.
+    assert.equal(run(execve, [address + 8n]), SECCOMP_RET.KILL_PROCESS);
+    assert.equal(run(execve, [address & 0xffffffffn]), SECCOMP_RET.KILL_PROCESS);
+    assert.equal(run(execve, [address ^ (1n << 40n)]), SECCOMP_RET.KILL_PROCESS);
+    assert.equal(run(execve, [0n]), SECCOMP_RET.KILL_PROCESS);
+  });
+  test("everything else falls through to the policy unchanged, action cache included", () => {
+    for (const name of ["read", "write", "execveat", "umask"]) {
+      const nr = arch.syscalls.get(name)!;
+      const data = { nr, arch: arch.auditArch, args: [address] };
+      assert.equal(runFilter(guarded, data, arch.endian).value, runFilter(policy, data, arch.endian).value, name);
+      assert.equal(isConstantAllow(guarded, nr, arch.auditArch), isConstantAllow(policy, nr, arch.auditArch), name);
+    }
+    assert.equal(isConstantAllow(guarded, arch.syscalls.get("read")!, arch.auditArch), true);
+    // A foreign architecture's execve (same number, other token) is the policy's business.
+    assert.equal(run(execve, [address], 0x40000003), SECCOMP_RET.KILL_PROCESS);
+  });
+  test("big-endian targets compare the halves at swapped offsets", () => {
+    const s390x = getArch("s390x");
+    const program = withExecGuard([stmt(RET_K, SECCOMP_RET.KILL_PROCESS)], s390x, address);
+    const verdict = (endian: "big" | "little") =>
+      runFilter(program, { nr: s390x.syscalls.get("execve")!, arch: s390x.auditArch, args: [address] }, endian).value;
+    assert.equal(verdict("big"), SECCOMP_RET.ALLOW);
+    assert.equal(verdict("little"), SECCOMP_RET.KILL_PROCESS);
+  });
+});
+
+describe("exec on the real kernel", () => {
+  test("the target runs filtered: Seccomp 2, one filter, NoNewPrivs, and so do the threads it creates (Bun)", () => {
+    const run = launch(["--policy", policies.errno, "--", BUN, THREAD_TARGET]);
+    assert.equal(run.status, 0, run.stderr);
+    const report = JSON.parse(run.stdout);
+    assert.deepEqual(report.main, { seccomp: 2, filters: 1, noNewPrivs: 1 });
+    const threads = Object.values(report.threads);
+    assert.ok(threads.length > 1, "the target started threads");
+    for (const status of threads) assert.deepEqual(status, { seccomp: 2, filters: 1, noNewPrivs: 1 });
+  });
+
+  test("the same through the Deno launcher", () => {
+    const run = launch(["--policy", policies.errno, "--", BUN, THREAD_TARGET], "deno");
+    assert.equal(run.status, 0, run.stderr);
+    const report = JSON.parse(run.stdout);
+    assert.deepEqual(report.main, { seccomp: 2, filters: 1, noNewPrivs: 1 });
+    for (const status of Object.values(report.threads)) assert.deepEqual(status, { seccomp: 2, filters: 1, noNewPrivs: 1 });
+  });
+
+  test("errno mismatch action: the denied call fails with that errno, allowed work succeeds", () => {
+    const dir = join(work, "made-by-mkdir");
+    const run = launch(["--policy", policies.errno, "--", "/bin/sh", "-c", `echo allowed; mkdir ${dir}; echo "status=$?"`]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, "allowed\nstatus=1\n");
+    assert.match(run.stderr, /No message of desired type/, "errno 42 is ENOMSG");
+    assert.equal(existsSync(dir), false);
+  });
+
+  test("kill_process: the target dies of SIGSYS at the denied call", () => {
+    const run = launch(["--policy", policies.killUmask, "--", "/bin/sh", "-c", "echo before; umask 022; echo after"]);
+    assert.equal(run.signal, "SIGSYS");
+    assert.equal(run.stdout, "before\n");
+  });
+
+  test("trap: SIGSYS is delivered to the target, which can handle it", () => {
+    const handled = launch(["--policy", policies.trapUmask, "--", "/bin/sh", "-c", 'trap "echo trapped" SYS; umask 077; echo after']);
+    assert.equal(handled.status, 0, handled.stderr);
+    assert.equal(handled.stdout, "trapped\nafter\n");
+    const unhandled = launch(["--policy", policies.trapUmask, "--", "/bin/sh", "-c", "umask 077; echo after"]);
+    assert.equal(unhandled.signal, "SIGSYS");
+    assert.equal(unhandled.stdout, "");
+  });
+
+  test("with the guard the launcher's execve passes but the target's own execve dies", () => {
+    const run = launch(["--policy", policies.noExec, "--", "/bin/sh", "-c", "echo started; exec /bin/true"]);
+    assert.equal(run.stdout, "started\n");
+    assert.equal(run.signal, "SIGSYS");
+  });
+
+  test("--no-exec-guard works when the policy itself allows execve", () => {
+    const run = launch(["--policy", policies.killUmask, "--no-exec-guard", "--", "/bin/sh", "-c", "exec /bin/echo re-exec ok"]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, "re-exec ok\n");
+  });
+
+  test("on success the launcher prints nothing: the target's stdio and exit status pass through", () => {
+    const run = launch(["--policy", policies.killUmask, "--", "sh", "-c", "echo out; echo err >&2; exit 7"]);
+    assert.equal(run.status, 7);
+    assert.equal(run.stdout, "out\n");
+    assert.equal(run.stderr, "err\n");
+  });
+
+  test("--thread may be left out when the file holds one filter; filter files work like policies", () => {
+    const file = scratch("one.bin", serializeBinary(compileFromJson(readFileSync(policies.noExec, "utf8"), arch.name)));
+    const run = launch(["--filter-file", file, "--", "/bin/sh", "-c", "echo ok; exec /bin/true"]);
+    assert.equal(run.stdout, "ok\n");
+    assert.equal(run.signal, "SIGSYS");
+    const chosen = launch(["--policy", policies.twoThreads, "--thread", "api", "--", "true"]);
+    assert.equal(chosen.status, 0, chosen.stderr);
+  });
+
+  test("--dry-run prints the plan and installs and runs nothing", () => {
+    const marker = join(work, "dry-run-marker");
+    const run = launch(["--policy", policies.noExec, "--dry-run", "--", "sh", "-c", `touch ${marker}`]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^thread: main$/m);
+    assert.match(run.stdout, new RegExp(`^arch: ${arch.name}$`, "m"));
+    assert.match(run.stdout, /^instructions: \d+ \(policy \d+ \+ exec guard 9\)$/m);
+    assert.match(run.stdout, /^exec guard: on \(allows only execve with pathname pointer 0x[0-9a-f]+\)$/m);
+    assert.match(run.stdout, /^command: \/(usr\/)?bin\/sh$/m);
+    assert.equal(existsSync(marker), false);
+    const off = launch(["--policy", policies.killUmask, "--no-exec-guard", "--dry-run", "--", "true"]);
+    assert.match(off.stdout, /^exec guard: off \(the policy answers allow to the launcher's execve\)$/m);
+  });
+
+  describe("fail closed: every refusal starts nothing", () => {
+    const marker = join(work, "marker");
+    const touch = ["/bin/sh", "-c", `touch ${marker}`];
+    // The target's shell execs touch, so this policy must allow execve.
+    const valid = scratch("valid.bin", serializeBinary(compileFromJson(readFileSync(policies.killUmask, "utf8"), arch.name)));
+    const corrupt = scratch("corrupt.bin", readFileSync(valid).subarray(0, 40));
+    const unknownAction = scratch("unknown-action.bin", serializeBinary(new Map([["main", [stmt(RET_K, 0x12340000)]]])));
+    const badPolicy = scratch("bad.json", '{ "main": { "default_action": "allow", "filter_action": "allow", "filter": [{ "syscall": "opne" }] } }');
+    const notExecutable = scratch("script.sh", `#!/bin/sh\ntouch ${marker}\n`, 0o644);
+
+    test("control: the same target does create the marker when nothing is wrong", () => {
+      rmSync(marker, { force: true });
+      const run = launch(["--filter-file", valid, "--", ...touch]);
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(existsSync(marker), true);
+      rmSync(marker);
+    });
+
+    const refusals: [string, string[], number, RegExp][] = [
+      ["unknown thread", ["--policy", policies.twoThreads, "--thread", "vcpu", "--", ...touch], 125, /no filter for thread "vcpu"/],
+      ["ambiguous thread", ["--policy", policies.twoThreads, "--", ...touch], 125, /choose one with --thread/],
+      ["corrupt filter file", ["--filter-file", corrupt, "--", ...touch], 125, /not a valid filter container/],
+      ["oversized filter file", ["--filter-file", valid, "--bytes-limit", "64", "--", ...touch], 125, /over the 64-byte limit/],
+      ["policy that does not compile", ["--policy", badPolicy, "--", ...touch], 125, /does not compile/],
+      ["unknown command", ["--filter-file", valid, "--", "seccompiler-test-no-such-command"], 127, /not found/],
+      ["non-executable file", ["--filter-file", valid, "--", notExecutable], 126, /not executable/],
+      ["--no-exec-guard with a policy that denies execve", ["--policy", policies.noExec, "--no-exec-guard", "--", ...touch], 125, /answers kill_process to the launcher's execve/],
+      ["an action the kernel lacks", ["--filter-file", unknownAction, "--", ...touch], 125, /0x12340000/],
+      ["usage: no '--' before the command", ["--filter-file", valid, ...touch], 125, /Unknown option '-c'[^]*after '--'/],
+      ["usage: a stray argument before '--'", ["--filter-file", valid, "true", "--", ...touch], 125, /unexpected argument "true" before "--"/],
+      ["usage: unknown option", ["--filter-file", valid, "--frobnicate", "--", ...touch], 125, /frobnicate/],
+      ["usage: two filter sources", ["--filter-file", valid, "--policy", policies.noExec, "--", ...touch], 125, /not both/],
+    ];
+    for (const [name, args, code, message] of refusals) {
+      test(`${name} → ${code}`, () => {
+        rmSync(marker, { force: true });
+        const run = launch(args);
+        assert.equal(run.status, code, `${run.stderr}`);
+        assert.equal(run.stdout, "");
+        assert.match(run.stderr, /^seccompiler: /);
+        assert.match(run.stderr, message);
+        assert.equal(existsSync(marker), false, "the target must not have run");
+      });
+    }
+
+    test("--help prints usage on stdout and exits 0", () => {
+      const run = launch(["--help"]);
+      assert.equal(run.status, 0);
+      assert.match(run.stdout, /^Usage: seccompiler exec/);
+      assert.match(run.stdout, /125 launcher error/);
+    });
+  });
+
+  test("reliability: 200 consecutive runs of a strict allowlist policy on Bun all succeed", { timeout: 120_000 }, () => {
+    // What a dynamically linked /bin/true needs, and nothing else; execve only through the guard.
+    const allow = [
+      "access", "arch_prctl", "brk", "close", "exit_group", "fstat", "getrandom", "mmap", "mprotect", "munmap",
+      "newfstatat", "openat", "pread64", "prlimit64", "read", "rseq", "set_robust_list", "set_tid_address", "write",
+    ].filter((name) => arch.syscalls.has(name));
+    const strict = scratch("strict.json", JSON.stringify({
+      main: { default_action: "kill_process", filter_action: "allow", filter: allow.map((syscall) => ({ syscall })) },
+    }));
+    const file = scratch("strict.bin", serializeBinary(compileFromJson(readFileSync(strict, "utf8"), arch.name)));
+    const failures: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const run = spawnSync(BUN, [LAUNCHER, "--filter-file", file, "--", "/bin/true"], { encoding: "utf8", cwd: work });
+      if (run.status !== 0) failures.push(`run ${i}: status ${run.status}, signal ${run.signal}, ${run.stderr.trim()}`);
+    }
+    assert.deepEqual(failures, []);
+  });
+});
