@@ -5,8 +5,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, REPO_ROOT } from "./support/paths.ts";
 
@@ -14,10 +13,12 @@ const node = spawnSync("node", ["--version"], { encoding: "utf8" });
 
 describe("library on Node", { skip: node.status !== 0 && "node not installed" }, () => {
   test("compileFromJson, serializeBinary, deserializeBinary, runFilter", () => {
-    const dir = mkdtempSync(join(tmpdir(), "seccompiler-node-"));
+    // Inside node_modules so Node resolves the dependencies the way an installed package would.
+    mkdirSync(join(REPO_ROOT, "node_modules", ".cache"), { recursive: true });
+    const dir = mkdtempSync(join(REPO_ROOT, "node_modules", ".cache", "seccompiler-node-"));
     try {
       const bundle = join(dir, "seccompiler.mjs");
-      const build = spawnSync(BUN, ["build", join(REPO_ROOT, "src", "mod.ts"), "--target=node", "--format=esm", `--outfile=${bundle}`], { encoding: "utf8" });
+      const build = spawnSync(BUN, ["build", join(REPO_ROOT, "src", "mod.ts"), "--target=node", "--format=esm", "--packages=external", `--outfile=${bundle}`], { encoding: "utf8" });
       assert.equal(build.status, 0, build.stderr);
       const script = join(dir, "use.mjs");
       writeFileSync(script, `
