@@ -38,6 +38,22 @@ if [ $# -eq 0 ]; then
   fi
 fi
 
-echo "bun: $bun_pass passed, $bun_fail failed; deno: $deno_pass passed, $deno_fail failed"
+# Type-check everything with Deno's TypeScript (strict): one more test.
+check_pass=0
+check_fail=0
+if [ $# -eq 0 ]; then
+  if "$deno" check --quiet src/ launcher/ scripts/ test/ >"$log/check.txt" 2>&1; then
+    check_pass=1
+  else
+    cat "$log/check.txt"
+    check_fail=1
+    status=1
+  fi
+  echo "typecheck: $check_pass passed, $check_fail failed"
+fi
+
+deno_pass=$((deno_pass + check_pass))
+deno_fail=$((deno_fail + check_fail))
+echo "bun: $bun_pass passed, $bun_fail failed; deno (tests + typecheck): $deno_pass passed, $deno_fail failed"
 echo "$((bun_pass + deno_pass)) passed, $((bun_fail + deno_fail)) failed"
 exit $status
