@@ -249,6 +249,13 @@ describe("all problems are reported in one run", () => {
     ]);
   });
 
+  test("a wrong index does not hide a wrong value in the same condition", () => {
+    const text = '{"t": {"default_action": "trap", "filter_action": "allow", "filter": [' +
+      '{"syscall": "ioctl", "args": [{"index": 7, "type": "dword", "op": "eq", "val": 4294967296}]}]}}';
+    const codes = parsePolicy(text, "x86_64").diagnostics.map((d) => d.code);
+    assert.deepEqual(codes, ["index-range", "dword-range"]);
+  });
+
   test("threads without errors still get their filter", () => {
     assert.deepEqual([...filters.keys()], ["c"]);
   });

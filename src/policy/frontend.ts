@@ -686,7 +686,8 @@ function readCondition(checker: Checker, node: JsonNode, path: Path): Condition 
     'for a negative C int compared as "dword", write its 32-bit two\'s complement, e.g. 4294967196 for -100',
   );
   checkComment(checker, known.get("comment"), path);
-  if (index === undefined || width === undefined || operator === undefined || value === undefined) return undefined;
+  // The width checks need only type, op and val: report them even when the index is wrong.
+  if (width === undefined || operator === undefined || value === undefined) return undefined;
 
   // The reference compilers silently keep only the low 32 bits of a dword value or mask.
   const limit = WIDTH_MAX[width];
@@ -704,7 +705,7 @@ function readCondition(checker: Checker, node: JsonNode, path: Path): Condition 
   if (operator.mask !== undefined && operator.mask > limit) {
     tooWide("masked_eq mask", operator.mask, operator.maskNode!, [...path, "op", MASKED_EQ]);
   }
-  if (errorCount(checker) > before) return undefined;
+  if (index === undefined || errorCount(checker) > before) return undefined;
 
   if (operator.mask !== undefined && (value & ~operator.mask) !== 0n) {
     report(
