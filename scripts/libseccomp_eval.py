@@ -12,16 +12,20 @@ Reads one JSON document on stdin:
 
 (values and masks are decimal strings, because they are u64), and writes
 
-    {"filters": {"vmm": {"bpf": "<base64 of the raw sock_filter array, host byte order>"}}}
+    {"filters": {"vmm": {"bpf": "<base64 of the raw sock_filter array, in the target's byte order>"}}}
+
+With ``"timeoutSeconds": N`` each filter is compiled in a forked child that is
+killed after N seconds and reported as ``{"error": "timeout", "timeout": true}``.
 
 or {"error": "..."} for a filter libseccomp refuses. The test decodes the
 instructions and runs them in seccompiler's interpreter next to seccompiler's
 own program.
 
 With ``"op": "resolve"`` and ``"names": [...]`` it answers
-``{"numbers": {"read": 0, "nosuch": null}}`` instead: libseccomp's number for
-each name on the arch (null when libseccomp does not know the name there), so
-the test can check seccompiler's syscall table against libseccomp's.
+``{"numbers": {"read": 0, "nosuch": null}, "ruleSafe": ["read"]}`` instead:
+libseccomp's number for each name on the arch (null when libseccomp does not
+know the name there), so the test can check seccompiler's syscall table
+against libseccomp's, and the names a rule can safely use (see resolve()).
 
 The translation is the one Firecracker v1.11+ uses (its libseccomp backend),
 so the cross-check sees libseccomp's semantics, not a copy of ours:
@@ -39,8 +43,11 @@ Needs Debian's python3-seccomp (``import seccomp``).
 import base64
 import json
 import os
+import select
+import signal
 import sys
 import tempfile
+import time
 
 import seccomp
 
@@ -99,11 +106,11 @@ def compile_filter(arch, spec):
     # NO_NEW_PRIVS side effects (we never load it).
     f.set_attr(seccomp.Attr.CTL_NNP, 0)
     target = ARCHES[arch]
-    if not f.exist_arch(target):
-        f.add_arch(target)
     # Tokens: system_arch() is unsigned, the Arch constants are signed.
     if seccomp.system_arch() & 0xFFFFFFFF != int(target) & 0xFFFFFFFF:
+        # Native first: libseccomp refuses (EDOM) a filter that would mix byte orders.
         f.remove_arch(seccomp.Arch.NATIVE)
+        f.add_arch(target)
     match = action(spec["matchAction"])
     for syscall in spec["syscalls"]:
         name = syscall["name"]
@@ -118,26 +125,76 @@ def compile_filter(arch, spec):
         return out.read()
 
 
-def resolve(arch, names):
-    numbers = {}
-    for name in names:
+def compile_with_timeout(arch, spec, seconds):
+    """Compiles in a forked child, so a filter that makes libseccomp loop
+    (2.5.4 does on some combinations of lt/le/ne rules) costs `seconds`, not
+    the whole run."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
         try:
-            nr = seccomp.resolve_syscall(ARCHES[arch], name)
-        except ValueError:
-            nr = -1
-        numbers[name] = nr if nr >= 0 else None
-    return numbers
+            payload = json.dumps({"bpf": base64.b64encode(compile_filter(arch, spec)).decode("ascii")})
+        except Exception as error:
+            payload = json.dumps({"error": "%s: %s" % (type(error).__name__, error)})
+        with os.fdopen(write_end, "w") as out:
+            out.write(payload)
+        os._exit(0)
+    os.close(write_end)
+    chunks = []
+    deadline = time.monotonic() + seconds
+    with os.fdopen(read_end, "r") as source:
+        while True:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([source], [], [], max(left, 0))
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return {"error": "timeout", "timeout": True}
+            chunk = source.read()
+            if not chunk:
+                break
+            chunks.append(chunk)
+    os.waitpid(pid, 0)
+    return json.loads("".join(chunks))
+
+
+def lookup(arch_token, name):
+    try:
+        nr = seccomp.resolve_syscall(arch_token, name)
+    except ValueError:
+        return None
+    return nr if nr >= 0 else None
+
+
+def resolve(arch, names):
+    """libseccomp's number for each name, and whether a rule naming it is
+    safe to add: the binding resolves rule names on the *native* arch first,
+    and 2.5.4 then maps a few names that the native arch lacks to the wrong
+    number (sys_debug_setcontext on ppc64le becomes 363, switch_endian)."""
+    native = seccomp.Arch.NATIVE
+    numbers = {}
+    rule_safe = []
+    for name in names:
+        numbers[name] = lookup(ARCHES[arch], name)
+        if numbers[name] is not None and lookup(native, name) is not None:
+            rule_safe.append(name)
+    return {"numbers": numbers, "ruleSafe": rule_safe}
 
 
 def main():
     request = json.load(sys.stdin)
     arch = request["arch"]
     if request.get("op") == "resolve":
-        json.dump({"numbers": resolve(arch, request["names"])}, sys.stdout)
+        json.dump(resolve(arch, request["names"]), sys.stdout)
         sys.stdout.write("\n")
         return
     result = {}
+    seconds = request.get("timeoutSeconds")
     for spec in request["filters"]:
+        if seconds:
+            result[spec["name"]] = compile_with_timeout(arch, spec, seconds)
+            continue
         try:
             result[spec["name"]] = {"bpf": base64.b64encode(compile_filter(arch, spec)).decode("ascii")}
         except Exception as error:  # libseccomp reports refusals as OSError/RuntimeError/ValueError

@@ -28,6 +28,11 @@ export interface RunSettings {
   readonly numRuns: number;
   /** Replay path printed by fast-check with a failure (`SECCOMPILER_PATH`). */
   readonly path?: string;
+  /**
+   * Whether the run is big enough for the suite's "not vacuous" checks (every
+   * arch drawn, every verdict common...): false when replaying one case.
+   */
+  readonly checkCoverage: boolean;
 }
 
 /** The environment, on Bun, Deno and Node alike. @private */
@@ -45,7 +50,7 @@ function env(name: string): string | undefined {
  * @example
  * ```ts
  * const settings = runSettings("differential", 0x5ecc0, 10_000);
- * fc.assert(property, { ...settings });
+ * fc.assert(property, { seed: settings.seed, numRuns: settings.numRuns, path: settings.path });
  * ```
  */
 export function runSettings(suite: string, defaultSeed: number, defaultRuns: number): RunSettings {
@@ -61,7 +66,21 @@ export function runSettings(suite: string, defaultSeed: number, defaultRuns: num
   const path = env("SECCOMPILER_PATH") || undefined;
   console.log(`[${suite}] seed=${seed} cases=${numRuns}${path ? ` path=${path}` : ""} ` +
     `(replay: SECCOMPILER_SEED=${seed}${path ? ` SECCOMPILER_PATH=${path}` : ""})`);
-  return path ? { seed, numRuns, path } : { seed, numRuns };
+  const checkCoverage = path === undefined && numRuns >= Math.min(defaultRuns, 20);
+  return path ? { seed, numRuns, path, checkCoverage } : { seed, numRuns, checkCoverage };
+}
+
+/**
+ * Timeout for a property test: `ciMs` normally, a day when SECCOMPILER_CASES
+ * asks for a longer run (the soak), so a long run is never cut short.
+ *
+ * @example
+ * ```ts
+ * test("property", { timeout: propertyTimeout(300_000) }, () => {});
+ * ```
+ */
+export function propertyTimeout(ciMs: number): number {
+  return env("SECCOMPILER_CASES") ? 86_400_000 : ciMs;
 }
 
 // ---------------------------------------------------------------------------
@@ -227,11 +246,11 @@ export function filterArb(options: FilterOptions = {}): fc.Arbitrary<Filter> {
   const budget = options.conditionBudget ?? 500;
   const cond = conditionArb(options);
   const ruleArb: fc.Arbitrary<Condition[]> = fc.oneof(
-    { weight: 1, arbitrary: fc.constant([]) },
+    { weight: 1, arbitrary: fc.constant<Condition[]>([]) },
     { weight: 12, arbitrary: fc.array(cond, { minLength: 1, maxLength: Math.max(1, maxConditions), size: "max" }) },
   ).map((conditions) => options.uniqueIndexPerRule ? uniqueByIndex(conditions) : conditions);
   const rulesArb: fc.Arbitrary<Condition[][]> = fc.oneof(
-    { weight: 2, arbitrary: fc.constant([]) },
+    { weight: 2, arbitrary: fc.constant<Condition[][]>([]) },
     { weight: 3, arbitrary: fc.array(ruleArb, { minLength: 1, maxLength: Math.max(1, maxRules), size: "max" }) },
   );
   return fc.constantFrom(...arches).chain((archName) => {
@@ -324,14 +343,12 @@ export function callsArb(filter: Filter, options: CallOptions = {}): fc.Arbitrar
     { weight: 2, arbitrary: fc.constantFrom(...FOREIGN_ARCH_TOKENS) },
     { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffff_ffff }) },
   );
-  const nrChoices: fc.WeightedArbitrary<number>[] = [
-    { weight: 14, arbitrary: fc.constantFrom(...listed) },
-    { weight: 3, arbitrary: fc.constantFrom(...table) },
-  ];
+  const nrChoices: fc.WeightedArbitrary<number>[] = [{ weight: 3, arbitrary: fc.constantFrom(...table) }];
+  if (listed.length > 0) nrChoices.push({ weight: 14, arbitrary: fc.constantFrom(...listed) });
   if (!options.nativeOnly) {
     nrChoices.push(
       { weight: 1, arbitrary: fc.constantFrom(-1, maxNr + 1, maxNr + 2, 4095, 4096, 0x3fff_ffff, 0x7fff_ffff, -2, 0x8000_0000 | 0) },
-      { weight: 2, arbitrary: fc.constantFrom(...listed).map((nr) => (nr | 0x4000_0000)) },
+      { weight: 2, arbitrary: fc.constantFrom(...(listed.length > 0 ? listed : table)).map((nr) => (nr | 0x4000_0000)) },
       { weight: 1, arbitrary: fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff }) },
     );
   }
