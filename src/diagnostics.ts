@@ -77,28 +77,46 @@ export function formatDiagnostic(diagnostic: Diagnostic, source?: string): strin
   const where = position ? `${position.file}:${position.line}:${position.column}: ` : "";
   const lines = [`${where}${diagnostic.severity}: ${diagnostic.message}`, `  at ${diagnostic.path}`];
   if (position && source !== undefined) {
-    const sourceLine = lineAt(source, position.offset);
-    if (sourceLine !== undefined) {
+    const excerpt = excerptAt(source, position);
+    if (excerpt !== undefined) {
       const gutter = String(position.line);
       const pad = " ".repeat(gutter.length);
-      const caretStart = position.column - 1;
-      const caretLength = Math.max(1, Math.min(position.length, sourceLine.length - caretStart));
       // Tabs keep their width in the caret line so the caret stays under the value.
-      const indent = sourceLine.slice(0, caretStart).replace(/[^\t]/g, " ");
-      lines.push(`  ${gutter} | ${sourceLine}`, `  ${pad} | ${indent}${"^".repeat(caretLength)}`);
+      const indent = excerpt.text.slice(0, excerpt.caretStart).replace(/[^\t]/g, " ");
+      const caretLength = Math.max(1, Math.min(position.length, excerpt.text.length - excerpt.caretStart));
+      lines.push(`  ${gutter} | ${excerpt.text}`, `  ${pad} | ${indent}${"^".repeat(caretLength)}`);
     }
   }
   if (diagnostic.hint) lines.push(`  hint: ${diagnostic.hint}`);
   return lines.join("\n");
 }
 
-/** The text of the line containing `offset`, without its newline. @private */
-function lineAt(source: string, offset: number): string | undefined {
-  if (offset < 0 || offset > source.length) return undefined;
-  const start = source.lastIndexOf("\n", offset - 1) + 1;
-  let end = source.indexOf("\n", offset);
-  if (end < 0) end = source.length;
-  return source.slice(start, end).replace(/\r$/, "");
+/** Characters of context shown on each side of the caret. */
+const EXCERPT_CONTEXT = 60;
+
+/**
+ * The part of the position's line worth quoting: the whole line when short,
+ * otherwise a window around the column marked with "…". Only the window is
+ * scanned, so quoting many positions of one huge line stays linear.
+ * @private
+ */
+function excerptAt(source: string, position: SourcePosition): { text: string; caretStart: number } | undefined {
+  const { offset, column } = position;
+  if (offset < 0 || offset > source.length || column < 1) return undefined;
+  const lineStart = offset - (column - 1);
+  const from = Math.max(lineStart, offset - EXCERPT_CONTEXT);
+  const limit = Math.min(source.length, offset + Math.max(position.length, 1) + EXCERPT_CONTEXT);
+  let to = offset;
+  while (to < limit && source.charCodeAt(to) !== 10) to++;
+  const cutEnd = to < source.length && source.charCodeAt(to) !== 10;
+  let text = source.slice(from, to).replace(/\r$/, "");
+  let caretStart = offset - from;
+  if (from > lineStart) {
+    text = `…${text}`;
+    caretStart += 1;
+  }
+  if (cutEnd) text = `${text}…`;
+  return { text, caretStart };
 }
 
 /**

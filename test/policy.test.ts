@@ -9,7 +9,7 @@ import { type Diagnostic, formatDiagnostic } from "../src/diagnostics.ts";
 import { parsePolicy } from "../src/policy/frontend.ts";
 import { jsonPath, parseJson, readUnsignedInteger } from "../src/policy/parse.ts";
 import { policyJsonSchema, policySchemaText } from "../src/policy/schema.ts";
-import { closestMatch } from "../src/policy/suggest.ts";
+import { closestMatch } from "../src/suggest.ts";
 
 const repo = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 const CORPUS = repo("../shared/corpus/firecracker");
@@ -92,7 +92,7 @@ const BAD: readonly BadCase[] = [
   { name: "numeric action", text: policy("", ACTIONS("0", '"allow"')), code: "wrong-type", message: 'an action must be a string such as "allow" or an object such as {"errno": 1}, not a number', at: "3:23", token: "0" },
   // --- rules and conditions
   { name: "unknown syscall", text: policy('{ "syscall": "opne" }'), code: "unknown-syscall", message: 'unknown syscall "opne" for x86_64; did you mean "open"?', at: "5:20", token: '"opne"' },
-  { name: "syscall of another arch", text: policy('{ "syscall": "open" }'), arch: "aarch64", code: "unknown-syscall", message: 'unknown syscall "open" for aarch64', at: "5:20", token: '"open"' },
+  { name: "syscall of another arch", text: policy('{ "syscall": "open" }'), arch: "aarch64", code: "unknown-syscall", message: 'unknown syscall "open" for aarch64; did you mean "openat"?', at: "5:20", token: '"open"' },
   { name: "numeric syscall", text: policy('{ "syscall": 0 }'), code: "wrong-type", message: '"syscall" must be a string, not a number', at: "5:20", token: "0" },
   { name: "empty args", text: policy('{ "syscall": "read", "args": [] }'), code: "empty-args", message: '"args" is empty; a rule needs at least one condition', at: "5:36", token: "[]" },
   { name: "args not an array", text: policy('{ "syscall": "read", "args": {} }'), code: "wrong-type", message: '"args" must be an array of conditions or null, not an object', at: "5:36", token: "{}" },

@@ -4,6 +4,7 @@
  * @module
  */
 import { SYSCALL_TABLES } from "./syscalls.generated.ts";
+import { closestMatch } from "../suggest.ts";
 
 /** Architectures seccompiler can compile for. */
 export const ARCH_NAMES = ["x86_64", "aarch64", "riscv64", "loongarch64", "ppc64le", "s390x"] as const;
@@ -105,38 +106,5 @@ export function hostArch(): ArchName | undefined {
  * ```
  */
 export function suggestSyscall(arch: ArchInfo, name: string): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of arch.syscalls.keys()) {
-    const distance = editDistance(name, candidate);
-    if (distance < bestDistance || (distance === bestDistance && best !== undefined && candidate < best)) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  // Only suggest when the typo is small relative to the name; otherwise the hint misleads.
-  const threshold = Math.max(1, Math.floor(name.length / 3));
-  return bestDistance <= threshold ? best : undefined;
-}
-
-/** Damerau-Levenshtein (optimal string alignment): a swap like "opne"→"open" costs 1. @private */
-function editDistance(a: string, b: string): number {
-  const rows = a.length + 1;
-  const cols = b.length + 1;
-  const d: number[][] = Array.from({ length: rows }, (_, i) => {
-    const row = new Array<number>(cols).fill(0);
-    row[0] = i;
-    return row;
-  });
-  for (let j = 0; j < cols; j++) d[0][j] = j;
-  for (let i = 1; i < rows; i++) {
-    for (let j = 1; j < cols; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.length][b.length];
+  return closestMatch(name, arch.syscalls.keys());
 }

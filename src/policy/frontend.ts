@@ -28,7 +28,7 @@ import {
   WIDTH_MAX,
 } from "../ir.ts";
 import { createLocator, type JsonNode, jsonPath, type Locator, parseJson, readUnsignedInteger } from "./parse.ts";
-import { closestMatch } from "./suggest.ts";
+import { closestMatch } from "../suggest.ts";
 import {
   ConditionSchema,
   enumValues,

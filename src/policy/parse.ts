@@ -64,11 +64,46 @@ export function createLocator(text: string, file: string): Locator {
  * ```
  */
 export function parseJson(text: string, file: string): ParsedJson {
+  // jsonc-parser recurses once per nesting level; refuse absurd depth before it overflows the stack.
+  const tooDeep = findExcessiveNesting(text);
+  if (tooDeep !== undefined) {
+    return {
+      diagnostics: [{
+        code: "nesting-too-deep",
+        message: `values are nested more than ${MAX_NESTING} levels deep`,
+        path: "$",
+        hint: "a policy nests at most 7 levels (policy, filter, rule list, rule, args, condition, operator)",
+        position: createLocator(text, file)(tooDeep, 1),
+        severity: "error",
+      }],
+    };
+  }
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { allowTrailingComma: false, disallowComments: false });
   if (errors.length === 0 && root) return { root, diagnostics: [] };
   const locate = createLocator(text, file);
   return { diagnostics: [describeSyntaxError(text, root, errors[0], locate)] };
+}
+
+/** Deepest nesting of objects and arrays accepted; real policies use 7. */
+export const MAX_NESTING = 64;
+
+/** Offset of the first `{`/`[` deeper than {@link MAX_NESTING}, found iteratively. @private */
+function findExcessiveNesting(text: string): number | undefined {
+  const scanner = createScanner(text, true);
+  let depth = 0;
+  for (;;) {
+    scanner.scan();
+    const length = scanner.getTokenLength();
+    if (length === 0) return undefined;
+    const first = text.charCodeAt(scanner.getTokenOffset());
+    if (length === 1 && (first === 0x7b || first === 0x5b)) {
+      depth++;
+      if (depth > MAX_NESTING) return scanner.getTokenOffset();
+    } else if (length === 1 && (first === 0x7d || first === 0x5d)) {
+      depth--;
+    }
+  }
 }
 
 /** A token as the scanner saw it (classified by its text: jsonc-parser's SyntaxKind is a const enum). @private */

@@ -1,6 +1,6 @@
 /**
- * "Did you mean" suggestions for keys, action names, operators and widths.
- * (Syscall names use `suggestSyscall` from `src/arch/arch.ts`.)
+ * "Did you mean" suggestions: for policy keys, action names, operators,
+ * widths, and (through `suggestSyscall` in `src/arch/arch.ts`) syscall names.
  *
  * @module
  */
@@ -18,13 +18,20 @@
  * closestMatch("zzz", ["allow"]); // undefined
  * ```
  */
-export function closestMatch(word: string, candidates: readonly string[]): string | undefined {
+export function closestMatch(word: string, candidates: Iterable<string>): string | undefined {
+  // Nobody mistypes a 100-character identifier; comparing one against every candidate
+  // would only make hostile input slow (the distance is quadratic in the length).
+  if (word.length > MAX_SUGGESTED_LENGTH) return undefined;
+  const list = [...candidates];
   const lower = word.toLowerCase();
-  const sameCase = candidates.find((candidate) => candidate.toLowerCase() === lower);
+  const sameCase = list.find((candidate) => candidate.toLowerCase() === lower);
   if (sameCase !== undefined) return sameCase;
+  const threshold = Math.max(1, Math.floor(word.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;
-  for (const candidate of candidates) {
+  for (const candidate of list) {
+    // The distance is at least the difference in length: skip hopeless candidates cheaply.
+    if (Math.abs(candidate.length - word.length) > threshold) continue;
     const distance = editDistance(lower, candidate.toLowerCase());
     if (distance < bestDistance) {
       best = candidate;
@@ -32,13 +39,16 @@ export function closestMatch(word: string, candidates: readonly string[]): strin
     }
   }
   // A third of the word may be wrong; beyond that the suggestion misleads more than it helps.
-  if (bestDistance <= Math.max(1, Math.floor(word.length / 3))) return best;
+  if (bestDistance <= threshold) return best;
   // A longer or shorter spelling of the same word ("value" for "val") is still a plausible slip.
-  return candidates.find((candidate) => {
+  return list.find((candidate) => {
     const c = candidate.toLowerCase();
     return Math.min(c.length, lower.length) >= 3 && (c.startsWith(lower) || lower.startsWith(c));
   });
 }
+
+/** Longest word a suggestion is looked for. */
+export const MAX_SUGGESTED_LENGTH = 64;
 
 /** Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent swaps. @private */
 function editDistance(a: string, b: string): number {
