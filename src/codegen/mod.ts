@@ -8,6 +8,8 @@
  * 4. the shared returns (mismatch first, so the dispatch can fall into it);
  * 5. per syscall with rules: each rule's conditions then `ret match`, a
  *    failing condition skipping to the next rule, and finally `ret mismatch`.
+ *    Rules and conditions are emitted in canonical order (`canonical.ts`), so
+ *    the bytes do not depend on the order they were written in.
  *
  * Arguments are only loaded after the number is decided, and every exit is
  * a literal `ret #k`, which keeps unconditional allows in the kernel's action
@@ -21,6 +23,7 @@ import { getArch, X32_SYSCALL_BIT } from "../arch/arch.ts";
 import { type Label, ProgramBuilder } from "../bpf/builder.ts";
 import { JEQ_K, JGE_K, LD_ABS, type Program, SECCOMP_DATA } from "../bpf/insn.ts";
 import { type Filter, KILL_PROCESS, type SyscallRules } from "../ir.ts";
+import { canonicalRules } from "./canonical.ts";
 import { emitCondition } from "./conditions.ts";
 import type { DispatchEntry, Layout } from "./layout.ts";
 import { linearLayout } from "./linear.ts";
@@ -74,7 +77,7 @@ export function generateProgram(filter: Filter, options: GenerateOptions = {}): 
       return { nr: syscall.nr, name: syscall.name, target: returns.label(matchValue), hasRules: false };
     }
     const label = b.label(`rules-${syscall.name}`);
-    bodies.push({ syscall, label });
+    bodies.push({ syscall: canonicalRules(syscall), label });
     return { nr: syscall.nr, name: syscall.name, target: label, hasRules: true };
   });
   layout(b, { syscalls: entries, mismatch });
