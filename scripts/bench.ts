@@ -52,7 +52,10 @@ import {
 import { buildWorkload } from "./bench/workload.ts";
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const DEFAULT_POLICY = resolve(REPO_ROOT, "..", "shared", "corpus", "firecracker", "x86_64-unknown-linux-musl.json");
+const DEFAULT_POLICY = resolve(
+  process.env.SECCOMPILER_CORPUS || resolve(REPO_ROOT, "..", "shared", "corpus", "firecracker"),
+  "x86_64-unknown-linux-musl.json",
+);
 const ARCH: ArchName = "x86_64";
 
 const USAGE = `Usage: bun scripts/bench.ts [options]

@@ -12,7 +12,7 @@ import { policyJsonSchema, policySchemaText } from "../src/policy/schema.ts";
 import { closestMatch } from "../src/suggest.ts";
 
 const repo = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
-const CORPUS = repo("../shared/corpus/firecracker");
+const CORPUS = process.env.SECCOMPILER_CORPUS || repo("../shared/corpus/firecracker");
 
 /** A one-filter policy ("t") whose rules start on line 5, column 7. */
 function policy(rules: string, actions = '"default_action": "trap", "filter_action": "allow"'): string {
