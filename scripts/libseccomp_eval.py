@@ -69,20 +69,20 @@ OPS = {
 }
 
 
+ACTIONS = {
+    "allow": seccomp.ALLOW,
+    "kill_thread": seccomp.KILL,
+    "kill_process": seccomp.KILL_PROCESS,
+    "trap": seccomp.TRAP,
+    "log": seccomp.LOG,
+    "user_notif": seccomp.NOTIFY,
+}
+
+
 def action(spec):
     kind = spec["kind"]
-    if kind == "allow":
-        return seccomp.ALLOW
-    if kind == "kill_thread":
-        return seccomp.KILL
-    if kind == "kill_process":
-        return seccomp.KILL_PROCESS
-    if kind == "trap":
-        return seccomp.TRAP
-    if kind == "log":
-        return seccomp.LOG
-    if kind == "user_notif":
-        return seccomp.NOTIFY
+    if kind in ACTIONS:
+        return ACTIONS[kind]
     if kind == "errno":
         return seccomp.ERRNO(spec["data"])
     if kind == "trace":
@@ -99,12 +99,18 @@ def argument(cond):
     return seccomp.Arg(cond["index"], OPS[cond["op"]], value)
 
 
-def compile_filter(arch, spec):
+def compile_filter(arch, spec, optimize=None):
+    """libseccomp's raw BPF (bytes, in the target's byte order) for one
+    filter. ``optimize`` sets ``CTL_OPTIMIZE`` (1: one chain, 2: binary
+    tree); None keeps libseccomp's default. Shared with
+    scripts/bench/libseccomp_build.py."""
     f = seccomp.SyscallFilter(action(spec["mismatchAction"]))
     f.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.KILL_PROCESS)
-    # Keep libseccomp's program as plain as possible: no binary tree, no
-    # NO_NEW_PRIVS side effects (we never load it).
+    # Keep libseccomp's program as plain as possible: no NO_NEW_PRIVS side
+    # effects (we never load it), and no binary tree unless asked for.
     f.set_attr(seccomp.Attr.CTL_NNP, 0)
+    if optimize is not None:
+        f.set_attr(seccomp.Attr.CTL_OPTIMIZE, optimize)
     target = ARCHES[arch]
     # Tokens: system_arch() is unsigned, the Arch constants are signed.
     if seccomp.system_arch() & 0xFFFFFFFF != int(target) & 0xFFFFFFFF:

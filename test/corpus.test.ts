@@ -15,8 +15,8 @@ import { runFilter } from "../src/bpf/interpreter.ts";
 import { validateProgram } from "../src/bpf/validate.ts";
 import { compilePolicy } from "../src/compile.ts";
 import type { Condition, Rule } from "../src/ir.ts";
+import { conditionHolds } from "../src/reference.ts";
 import { CORPUS, HAVE_CORPUS } from "./support/paths.ts";
-import { conditionHolds } from "./support/operator-cases.ts";
 
 const FILES: [string, ArchName][] = [
   ["x86_64-unknown-linux-musl.json", "x86_64"],
@@ -47,7 +47,7 @@ function satisfyingArgs(rule: Rule): bigint[] {
   for (let index = 0; index < 6; index++) {
     const onIndex = rule.conditions.filter((c) => c.index === index);
     if (onIndex.length === 0) continue;
-    const found = candidates(onIndex).find((arg) => onIndex.every((c) => conditionHolds(c.op, c.width, c.value, arg, c.mask)));
+    const found = candidates(onIndex).find((arg) => onIndex.every((c) => conditionHolds(c, arg)));
     assert.notEqual(found, undefined, `no satisfying value for index ${index}`);
     args[index] = found!;
   }
@@ -58,7 +58,7 @@ function satisfyingArgs(rule: Rule): bigint[] {
 function violatingArgs(rule: Rule, which: number, base: bigint[]): bigint[] | undefined {
   const c = rule.conditions[which];
   const args = [...base];
-  const bad = candidates([c]).find((arg) => !conditionHolds(c.op, c.width, c.value, arg, c.mask));
+  const bad = candidates([c]).find((arg) => !conditionHolds(c, arg));
   if (bad === undefined) return undefined;
   args[c.index] = bad;
   return args;
@@ -94,7 +94,7 @@ describe("Firecracker corpus", { skip: !HAVE_CORPUS && "corpus absent" }, () => 
               const bad = violatingArgs(rule, which, args);
               if (!bad) continue;
               const otherRuleMatches = syscall.rules.some((r) =>
-                r.conditions.every((c) => conditionHolds(c.op, c.width, c.value, bad[c.index], c.mask))
+                r.conditions.every((c) => conditionHolds(c, bad[c.index]))
               );
               assert.equal(verdict(syscall.nr, bad), otherRuleMatches ? match : mismatch, `${thread} ${syscall.name} broken cond ${which}`);
             }

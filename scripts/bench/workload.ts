@@ -14,6 +14,7 @@
 import { type ArchInfo, getArch, X32_SYSCALL_BIT } from "../../src/arch/arch.ts";
 import type { SeccompData } from "../../src/bpf/interpreter.ts";
 import { type Condition, type Filter, type Rule, WIDTH_MAX } from "../../src/ir.ts";
+import { conditionHolds } from "../../src/reference.ts";
 
 /** The calls made for one listed syscall. */
 export interface SyscallCases {
@@ -42,39 +43,6 @@ export const MAX_PROBES_PER_SYSCALL = 4096;
 
 /** Values tried for every argument a rule looks at, besides the rules' own constants. @private */
 const FILLERS = [0n, 0xffff_ffffn, 0x5a5a_5a58n] as const;
-
-/**
- * Whether `condition` holds for the 64-bit argument `arg` (native semantics:
- * a dword condition sees the low 32 bits; masked_eq masks both sides).
- *
- * @example
- * ```ts
- * conditionHolds({ index: 1, width: "dword", op: "eq", value: 5n }, 0x1_0000_0005n); // true
- * ```
- */
-export function conditionHolds(condition: Condition, arg: bigint): boolean {
-  const width = WIDTH_MAX[condition.width];
-  const a = arg & width;
-  const v = condition.value & width;
-  switch (condition.op) {
-    case "eq":
-      return a === v;
-    case "ne":
-      return a !== v;
-    case "lt":
-      return a < v;
-    case "le":
-      return a <= v;
-    case "gt":
-      return a > v;
-    case "ge":
-      return a >= v;
-    case "masked_eq": {
-      const mask = (condition.mask ?? 0n) & width;
-      return (a & mask) === (v & mask);
-    }
-  }
-}
 
 /**
  * Whether the policy allows a call to a listed syscall with `args`.

@@ -1,13 +1,14 @@
 /**
  * The operator truth table: every operator × width × boundary value ×
- * argument, with the expected outcome computed directly with bigint math,
- * independently of the code generator. Shared by the codegen test and the
- * kernel tests, so the interpreter and the real kernel are held to the same
- * table.
+ * argument, with the expected outcome decided by the reference evaluator's
+ * `conditionHolds` (`src/reference.ts`: plain bigint math, independent of the
+ * code generator). Shared by the codegen test and the kernel tests, so the
+ * interpreter and the real kernel are held to the same table.
  *
  * @module
  */
 import type { Operator, Width } from "../../src/ir.ts";
+import { conditionHolds } from "../../src/reference.ts";
 
 /** One row: does `op(arg, value[, mask])` at `width` hold? */
 export interface OperatorCase {
@@ -47,39 +48,6 @@ export const MASKED_VALUES: Readonly<Record<Width, readonly bigint[]>> = {
   qword: [0n, 4n, 0x1234n, 0x00000001_00000004n, 0xdeadbeef_00000004n, U64_MAX],
 };
 
-/**
- * The exact semantics of a condition, in bigint math: `dword` truncates the
- * argument (and value, mask) to 32 bits, everything unsigned.
- *
- * @example
- * ```ts
- * conditionHolds("lt", "dword", 5n, 0xffffffff_00000004n); // true: only the low half counts
- * ```
- */
-export function conditionHolds(op: Operator, width: Width, value: bigint, arg: bigint, mask?: bigint): boolean {
-  const limit = width === "dword" ? U32_MAX : U64_MAX;
-  const a = arg & limit;
-  const v = value & limit;
-  switch (op) {
-    case "eq":
-      return a === v;
-    case "ne":
-      return a !== v;
-    case "lt":
-      return a < v;
-    case "le":
-      return a <= v;
-    case "gt":
-      return a > v;
-    case "ge":
-      return a >= v;
-    case "masked_eq": {
-      const m = (mask ?? 0n) & limit;
-      return (a & m) === (v & m);
-    }
-  }
-}
-
 /** Interesting arguments around `value`, deduplicated, sorted, clamped to u64. @private */
 function argumentsAround(value: bigint, extra: readonly bigint[] = []): bigint[] {
   const candidates = [
@@ -113,7 +81,7 @@ export function operatorCases(): OperatorCase[] {
     for (const op of ordering) {
       for (const value of BOUNDARY_VALUES[width]) {
         for (const arg of argumentsAround(value)) {
-          out.push({ op, width, value, arg, expected: conditionHolds(op, width, value, arg) });
+          out.push({ op, width, value, arg, expected: conditionHolds({ index: 0, op, width, value }, arg) });
         }
       }
     }
@@ -123,7 +91,7 @@ export function operatorCases(): OperatorCase[] {
         // Arguments that agree with the value only inside the mask, only outside it, or nowhere.
         const extra = [masked, masked | (~mask & U64_MAX), masked ^ 4n, masked ^ 1n, masked ^ (1n << 32n), ~value & U64_MAX];
         for (const arg of argumentsAround(value, extra)) {
-          out.push({ op: "masked_eq", width, value, mask, arg, expected: conditionHolds("masked_eq", width, value, arg, mask) });
+          out.push({ op: "masked_eq", width, value, mask, arg, expected: conditionHolds({ index: 0, op: "masked_eq", width, value, mask }, arg) });
         }
       }
     }
