@@ -16,7 +16,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -375,4 +375,64 @@ describe("hostile command lines", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  test("random exec command lines: env(1) exit codes, no crash, and the target never runs after a refusal", { timeout: propertyTimeout(300_000) }, () => {
+    const settings = runSettings("hostile-exec", 0x5ecc_0009, 60);
+    const dir = mkdtempSync(join(tmpdir(), "seccompiler-hostile-exec-"));
+    try {
+      const marker = join(dir, "ran");
+      // The target proves it ran by creating the marker, then exits 42.
+      writeFileSync(join(dir, "target.sh"), `#!/bin/sh\n: > ${JSON.stringify(marker)}\nexit 42\n`);
+      chmodSync(join(dir, "target.sh"), 0o755);
+      writeFileSync(join(dir, "noexec.sh"), "#!/bin/sh\nexit 0\n");
+      writeFileSync(join(dir, "open.json"), JSON.stringify({
+        main: { default_action: "allow", filter_action: { errno: 1 }, filter: [{ syscall: "mkdir" }] },
+      }));
+      writeFileSync(join(dir, "bad.json"), '{"main": {"default_action": "trap"');
+      writeFileSync(join(dir, "garbage.bin"), Uint8Array.from({ length: 64 }, (_, i) => (i * 53) & 255));
+      const compiled = spawnSync(CLI, ["-t", "x86_64", "-i", "open.json", "-o", "open.bpf"], { cwd: dir });
+      assert.equal(compiled.status, 0, String(compiled.stderr));
+      const launcherWords = [
+        "--filter-file", "--policy", "--thread", "--bytes-limit", "--no-exec-guard", "--dry-run", "--help", "-h", "--bogus",
+        "open.bpf", "open.json", "bad.json", "garbage.bin", "missing.bin", "main", "vmm", "", "10", "0", "-5", "1e3", "100000",
+      ];
+      const targets = ["./target.sh", "./noexec.sh", "no-such-program", dir, "./target.sh"];
+      const argvArb = fc.tuple(
+        fc.array(fc.constantFrom(...launcherWords), { maxLength: 6 }),
+        fc.boolean(),
+        fc.constantFrom(...targets),
+        fc.array(fc.constantFrom("a", "--", "-x", ""), { maxLength: 2 }),
+      ).map(([launcher, separator, target, targetArgs]) => ["exec", ...launcher, ...(separator ? ["--"] : []), target, ...targetArgs]);
+      // Nearly right command lines, so runs get past option parsing to loading, resolving and installing.
+      const nearlyRightArb = fc.tuple(
+        fc.constantFrom(["--filter-file", "open.bpf"], ["--policy", "open.json"], ["--filter-file", "garbage.bin"], ["--policy", "bad.json"]),
+        fc.array(fc.constantFrom("--thread", "main", "--no-exec-guard", "--bytes-limit", "10", "--dry-run"), { maxLength: 2 }),
+        fc.constantFrom(...targets),
+      ).map(([source, extra, target]) => ["exec", ...source, ...extra, "--", target]);
+      const mixedArb = fc.oneof({ weight: 1, arbitrary: argvArb }, { weight: 2, arbitrary: nearlyRightArb });
+      const codes: Record<number, number> = {};
+      fc.assert(
+        fc.property(mixedArb, (argv) => {
+          rmSync(marker, { force: true });
+          const run = spawnSync(CLI, argv, { cwd: dir, encoding: "utf8", timeout: 30_000 });
+          const shown = JSON.stringify(argv);
+          const stderr = run.stderr ?? "";
+          if (run.status === null) throw new Error(`${shown}: killed by ${run.signal}`);
+          const ran = existsSync(marker);
+          if (ran && run.status !== 42) throw new Error(`${shown}: the target ran but the exit status is ${run.status}`);
+          if (!ran && ![0, 125, 126, 127].includes(run.status)) throw new Error(`${shown}: exit ${run.status}\n${stderr}`);
+          if ([125, 126, 127].includes(run.status) && !/^seccompiler:/m.test(stderr)) throw new Error(`${shown}: exit ${run.status} without a seccompiler: message`);
+          if (/internal error|^\s+at \S+ \(|Uncaught|TypeError|RangeError|ReferenceError/m.test(stderr + run.stdout)) {
+            throw new Error(`${shown}: crash text in the output:\n${stderr}`);
+          }
+          codes[run.status] = (codes[run.status] ?? 0) + 1;
+        }),
+        settings,
+      );
+      console.log(`[hostile-exec] exit codes ${JSON.stringify(codes)}`);
+      if (settings.checkCoverage) assert.ok((codes[125] ?? 0) > 0 && (codes[42] ?? 0) > 0, JSON.stringify(codes));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
