@@ -28,7 +28,14 @@ export interface ExecImage {
   readonly strings: readonly Uint8Array[];
 }
 
-/** Thrown when a string cannot be passed to `execve` (it contains a NUL byte). */
+/**
+ * Thrown when a string cannot be passed to `execve` (it contains a NUL byte).
+ *
+ * @example
+ * ```ts
+ * throw new ImageError("argument 2 contains a NUL byte");
+ * ```
+ */
 export class ImageError extends Error {
   constructor(message: string) {
     super(message);

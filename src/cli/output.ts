@@ -29,12 +29,26 @@ export function writeAll(fd: number, text: string | Uint8Array): void {
   }
 }
 
-/** Prints a line on stdout. @example `out("ok")` */
+/**
+ * Prints a line on stdout.
+ *
+ * @example
+ * ```ts
+ * out("ok");
+ * ```
+ */
 export function out(line: string): void {
   writeAll(1, line.endsWith("\n") ? line : `${line}\n`);
 }
 
-/** Prints a line on stderr. @example `err("seccompiler: error: ...")` */
+/**
+ * Prints a line on stderr.
+ *
+ * @example
+ * ```ts
+ * err("seccompiler: error: ...");
+ * ```
+ */
 export function err(line: string): void {
   writeAll(2, line.endsWith("\n") ? line : `${line}\n`);
 }
@@ -49,7 +63,14 @@ export const EXIT = {
   USAGE: 2,
 } as const;
 
-/** A command-line mistake; the CLI prints it with a pointer to `--help` and exits 2. */
+/**
+ * A command-line mistake; the CLI prints it with a pointer to `--help` and exits 2.
+ *
+ * @example
+ * ```ts
+ * throw new UsageError("missing --target-arch", "compile");
+ * ```
+ */
 export class UsageError extends Error {
   /** Stable code. */
   readonly code = "usage";
