@@ -91,23 +91,31 @@ export function formatDiagnostic(diagnostic: Diagnostic, source?: string): strin
   return lines.join("\n");
 }
 
-/** Characters of context shown on each side of the caret. */
+/** Lines up to this long are quoted whole. */
+const EXCERPT_WHOLE_LINE = 160;
+/** Characters of context shown on each side of the caret in longer lines. */
 const EXCERPT_CONTEXT = 60;
 
 /**
- * The part of the position's line worth quoting: the whole line when short,
- * otherwise a window around the column marked with "…". Only the window is
- * scanned, so quoting many positions of one huge line stays linear.
+ * The part of the position's line worth quoting: the whole line when it is
+ * at most {@link EXCERPT_WHOLE_LINE} characters, otherwise a window around
+ * the column marked with "…". Only that much is scanned, so quoting many
+ * positions of one huge line stays linear.
  * @private
  */
 function excerptAt(source: string, position: SourcePosition): { text: string; caretStart: number } | undefined {
   const { offset, column } = position;
   if (offset < 0 || offset > source.length || column < 1) return undefined;
   const lineStart = offset - (column - 1);
-  const from = Math.max(lineStart, offset - EXCERPT_CONTEXT);
-  const limit = Math.min(source.length, offset + Math.max(position.length, 1) + EXCERPT_CONTEXT);
-  let to = offset;
-  while (to < limit && source.charCodeAt(to) !== 10) to++;
+  const lineEnd = (limit: number) => {
+    let end = offset;
+    while (end < limit && source.charCodeAt(end) !== 10) end++;
+    return end;
+  };
+  const shortEnd = lineEnd(Math.min(source.length, lineStart + EXCERPT_WHOLE_LINE + 1));
+  const whole = shortEnd - lineStart <= EXCERPT_WHOLE_LINE && (shortEnd === source.length || source.charCodeAt(shortEnd) === 10);
+  const from = whole ? lineStart : Math.max(lineStart, offset - EXCERPT_CONTEXT);
+  const to = whole ? shortEnd : lineEnd(Math.min(source.length, offset + Math.max(position.length, 1) + EXCERPT_CONTEXT));
   const cutEnd = to < source.length && source.charCodeAt(to) !== 10;
   let text = source.slice(from, to).replace(/\r$/, "");
   let caretStart = offset - from;
