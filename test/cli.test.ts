@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CLI, CORPUS, HAVE_CORPUS, REPO_ROOT } from "./support/paths.ts";
+import { CLI, CORPUS, DENO, HAVE_CORPUS, REPO_ROOT } from "./support/paths.ts";
 import { deserializeBinary } from "../src/container.ts";
 import { readRawBpf } from "../src/bpf/encode.ts";
 import { runFilter } from "../src/bpf/interpreter.ts";
@@ -51,6 +51,18 @@ describe("seccompiler compile", () => {
     assert.equal(verdict(1, 1n), 0x7fff0000);
     assert.equal(verdict(1, 2n), 0x00050001);
     assert.equal(verdict(39, 0n), 0x00050001);
+  });
+
+  test("the CLI on Deno writes the same bytes as on Bun", () => {
+    const viaBun = join(work, "bun.out");
+    const viaDeno = join(work, "deno.out");
+    assert.equal(run(["-t", "x86_64", "-i", "policies/example.json", "-o", viaBun]).code, 0);
+    const deno = spawnSync(DENO, ["run", "-A", join(REPO_ROOT, "src", "cli", "main.ts"), "-t", "x86_64", "-i", "policies/example.json", "-o", viaDeno], {
+      encoding: "utf8",
+      cwd: REPO_ROOT,
+    });
+    assert.equal(deno.status, 0, deno.stderr);
+    assert.deepEqual(readFileSync(viaDeno), readFileSync(viaBun));
   });
 
   test("default output file name", () => {
