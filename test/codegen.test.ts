@@ -20,7 +20,8 @@ import {
 } from "../src/bpf/insn.ts";
 import { runFilter } from "../src/bpf/interpreter.ts";
 import { validateProgram } from "../src/bpf/validate.ts";
-import { argumentHalves, generateProgram, type Layout, linearLayout } from "../src/codegen/mod.ts";
+import { argumentHalves, generateProgram, type Layout, linearLayout, TREE_LEAF_SIZE, treeLayout } from "../src/codegen/mod.ts";
+import { actionCacheReport } from "../src/bpf/cache.ts";
 import {
   ALLOW,
   condition,
@@ -470,12 +471,59 @@ describe("generateProgram: dispatch", () => {
     });
     const linear = generateProgram(filter, { layout: linearLayout });
     const other = generateProgram(filter, { layout: reversed });
-    assert.deepEqual(generateProgram(filter), linear, "linear is the default");
+    assert.deepEqual(generateProgram(filter), linear, "with a few syscalls the default tree is a plain chain");
     assert.notDeepEqual(other, linear);
     assertLoadable(other);
     for (const [nr, arg0] of [[0, 0n], [1, 1n], [1, 2n], [3, 0n], [4, 0n]] as const) {
       assert.equal(call(other, "x86_64", nr, [arg0]), call(linear, "x86_64", nr, [arg0]), `nr ${nr}`);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+describe("treeLayout (the default dispatch)", () => {
+  /** A filter listing `count` syscalls of `arch`, every third one with an argument check. */
+  function wideFilter(arch: ArchName, count: number, stride = 1) {
+    const names = [...getArch(arch).syscalls.keys()].filter((_, i) => i % stride === 0).slice(0, count);
+    return seccompFilter({
+      arch,
+      mismatchAction: errno(38),
+      matchAction: ALLOW,
+      rules: Object.fromEntries(names.map((name, i) => [name, i % 3 === 0 ? [rule(condition(0, "dword", "eq", 7))] : []])),
+    });
+  }
+
+  for (const arch of ARCH_NAMES) {
+    test(`${arch}: same verdict as the linear chain for every number, and the kernel's cache sees the same allows`, () => {
+      for (const [count, stride] of [[0, 1], [1, 1], [TREE_LEAF_SIZE, 1], [TREE_LEAF_SIZE + 1, 1], [37, 3], [300, 1]]) {
+        const filter = wideFilter(arch, count, stride);
+        const tree = generateProgram(filter, { layout: treeLayout });
+        const linear = generateProgram(filter, { layout: linearLayout });
+        assertLoadable(tree);
+        const maxNr = Math.max(0, ...getArch(arch).names.keys()) + 5;
+        for (let nr = -1; nr <= maxNr; nr++) {
+          for (const arg0 of [7n, 8n]) {
+            assert.equal(call(tree, arch, nr, [arg0]), call(linear, arch, nr, [arg0]), `${count} syscalls, nr ${nr}, arg0 ${arg0}`);
+          }
+        }
+        assert.deepEqual(actionCacheReport(tree, getArch(arch)), actionCacheReport(linear, getArch(arch)), `${count} syscalls`);
+      }
+    });
+  }
+
+  test("any number is decided in logarithmic steps", () => {
+    const filter = wideFilter("x86_64", 300);
+    const tree = generateProgram(filter, { layout: treeLayout });
+    const linear = generateProgram(filter, { layout: linearLayout });
+    const steps = (program: typeof tree) => {
+      let worst = 0;
+      for (let nr = 0; nr < 600; nr++) worst = Math.max(worst, runFilter(program, { nr, arch: 0xc000003e, args: [8n] }).steps);
+      return worst;
+    };
+    // 5 fixed instructions (arch check, x32 guard) + ceil(log2(300 / 4)) splits + a 4-entry leaf + a few for the rules.
+    assert.ok(steps(tree) <= 25, `tree worst case ${steps(tree)} steps`);
+    assert.ok(steps(linear) >= 300, `linear worst case ${steps(linear)} steps`);
   });
 });
 

@@ -4,7 +4,8 @@
  * Program shape:
  * 1. `ld [4]`; a foreign arch token → `ret KILL_PROCESS`;
  * 2. `ld [0]`; on x86_64 an x32 number (`>= 0x40000000`) → `ret KILL_PROCESS`;
- * 3. the dispatch on the number, emitted by a {@link Layout} (default {@link linearLayout});
+ * 3. the dispatch on the number, emitted by a {@link Layout} (default {@link treeLayout},
+ *    a binary search; {@link linearLayout} is the plain `jeq` chain);
  * 4. the shared returns (mismatch first, so the dispatch can fall into it);
  * 5. per syscall with rules: each rule's conditions then `ret match`, a
  *    failing condition skipping to the next rule, and finally `ret mismatch`.
@@ -26,15 +27,16 @@ import { type Filter, KILL_PROCESS, type SyscallRules } from "../ir.ts";
 import { canonicalRules } from "./canonical.ts";
 import { emitCondition } from "./conditions.ts";
 import type { DispatchEntry, Layout } from "./layout.ts";
-import { linearLayout } from "./linear.ts";
+import { treeLayout } from "./tree.ts";
 
 export type { DispatchEntry, DispatchPlan, Layout } from "./layout.ts";
 export { linearLayout } from "./linear.ts";
+export { TREE_LEAF_SIZE, treeLayout } from "./tree.ts";
 export { argumentHalves, emitCondition } from "./conditions.ts";
 
 /** Options of {@link generateProgram}. */
 export interface GenerateOptions {
-  /** How the syscall number is dispatched (default {@link linearLayout}). */
+  /** How the syscall number is dispatched (default {@link treeLayout}). */
   readonly layout?: Layout;
 }
 
@@ -56,7 +58,7 @@ export interface GenerateOptions {
  * ```
  */
 export function generateProgram(filter: Filter, options: GenerateOptions = {}): Program {
-  const layout = options.layout ?? linearLayout;
+  const layout = options.layout ?? treeLayout;
   const arch = getArch(filter.arch);
   const matchValue = actionValue(filter.matchAction);
   const mismatchValue = actionValue(filter.mismatchAction);
