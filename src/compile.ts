@@ -1,5 +1,5 @@
 /**
- * The compiler's glue: front end → IR → code generation → size check.
+ * The compiler's glue: front end → IR → code generation → optimizer → size check.
  *
  * @module
  */
@@ -7,6 +7,7 @@ import * as v from "valibot";
 import { ARCH_NAMES, type ArchName } from "./arch/arch.ts";
 import { BPF_MAXINSNS, type Program } from "./bpf/insn.ts";
 import { generateProgram } from "./codegen/mod.ts";
+import { optimizeProgram } from "./optimize/mod.ts";
 import { type Diagnostic, PolicyError } from "./diagnostics.ts";
 import { type Filter, validateFilter } from "./ir.ts";
 import { parsePolicy } from "./policy/frontend.ts";
@@ -60,7 +61,7 @@ function checkArguments(text: unknown, arch: unknown, options: unknown): void {
 export function compileFilter(filter: Filter, thread = "filter"): Program {
   const problems = validateFilter(filter).filter((d) => d.severity === "error");
   if (problems.length > 0) throw new PolicyError(problems);
-  const program = generateProgram(filter);
+  const program = optimizeProgram(generateProgram(filter));
   const tooLong = checkLength(thread, program);
   if (tooLong) throw new PolicyError([tooLong]);
   return program;
@@ -101,7 +102,7 @@ export function compilePolicy(text: string, arch: ArchName, options: CompileOpti
   const programs = new Map<string, Program>();
   const tooLong: Diagnostic[] = [];
   for (const [thread, filter] of parsed.filters) {
-    const program = generateProgram(filter);
+    const program = optimizeProgram(generateProgram(filter));
     const problem = checkLength(thread, program, parsed.threadPositions?.get(thread));
     if (problem) tooLong.push(problem);
     programs.set(thread, program);

@@ -16,6 +16,7 @@ import { BPF, type Instruction, type Program } from "../src/bpf/insn.ts";
 import { runFilter } from "../src/bpf/interpreter.ts";
 import { validateProgram } from "../src/bpf/validate.ts";
 import { generateProgram } from "../src/codegen/mod.ts";
+import { optimizeProgram } from "../src/optimize/mod.ts";
 import { ALLOW, condition, errno, type Filter, rule, seccompFilter } from "../src/ir.ts";
 import { conditionHolds, referenceAction, REFERENCE_AUDIT_ARCH, type SyscallEvent } from "../src/reference.ts";
 import { filterCaseArb, policyText, propertyTimeout, runSettings } from "./support/arbitraries.ts";
@@ -156,14 +157,20 @@ describe("generated programs mean what the reference says", () => {
     const seenArch = new Map<string, number>();
     const verdicts = { match: 0, mismatch: 0, kill: 0 };
     let calls = 0;
+    let shortened = 0;
     fc.assert(
       fc.property(filterCaseArb(), ({ filter, calls: events }) => {
-        const program = generateProgram(filter);
-        const issues = validateProgram(program);
-        if (issues.length > 0) throw new Error(`invalid program for ${filter.arch}: ${JSON.stringify(issues[0])}`);
+        // Both what the code generator emits and what the optimizer makes of it must mean the policy.
+        const generated = generateProgram(filter);
+        const optimized = optimizeProgram(generated);
+        for (const program of [generated, optimized]) {
+          const issues = validateProgram(program);
+          if (issues.length > 0) throw new Error(`invalid program for ${filter.arch}: ${JSON.stringify(issues[0])}`);
+        }
+        if (optimized.length < generated.length) shortened++;
         seenArch.set(filter.arch, (seenArch.get(filter.arch) ?? 0) + 1);
         for (const call of events) {
-          const problem = disagreement(filter, program, call);
+          const problem = disagreement(filter, generated, call) ?? disagreement(filter, optimized, call);
           if (problem) throw new Error(problem);
           const verdict = referenceAction(filter, call);
           if (verdict === filter.matchAction) verdicts.match++;
@@ -174,7 +181,7 @@ describe("generated programs mean what the reference says", () => {
       }),
       settings,
     );
-    console.log(`[differential] ${settings.numRuns} filters, ${calls} calls; verdicts ${JSON.stringify(verdicts)}; ` +
+    console.log(`[differential] ${settings.numRuns} filters (${shortened} shortened by the optimizer), ${calls} calls; verdicts ${JSON.stringify(verdicts)}; ` +
       `per arch ${JSON.stringify(Object.fromEntries(seenArch))}`);
     // Not vacuous: every arch drawn, and each kind of verdict common.
     if (settings.checkCoverage) {

@@ -18,6 +18,7 @@ import fc from "fast-check";
 import { type Action, actionValue, formatAction } from "../src/action.ts";
 import { runFilter } from "../src/bpf/interpreter.ts";
 import { generateProgram } from "../src/codegen/mod.ts";
+import { optimizeProgram } from "../src/optimize/mod.ts";
 import { type Filter, validateFilter } from "../src/ir.ts";
 import { referenceAction, REFERENCE_AUDIT_ARCH, type SyscallEvent } from "../src/reference.ts";
 import { callsArb, filterArb, propertyTimeout, runSettings } from "./support/arbitraries.ts";
@@ -59,7 +60,7 @@ describe("kernel agreement (x86_64, real seccomp in child processes)", { skip },
     const seen = { match: 0, mismatch: 0 };
     for (const [index, { filter, calls: events }] of cases.entries()) {
       assert.deepEqual(validateFilter(filter), []);
-      const program = generateProgram(filter);
+      const program = optimizeProgram(generateProgram(filter));
       const outcome = runInChild(program, events);
       const where = `policy #${index} (seed ${settings.seed}): ${JSON.stringify(filter, (_k, v) => typeof v === "bigint" ? v.toString() : v)}`;
       assert.ok(outcome.installed && outcome.results, `child failed (status ${outcome.status}, signal ${outcome.signal}): ${outcome.stderr}\n${where}`);
@@ -106,7 +107,7 @@ describe("kernel agreement (x86_64, real seccomp in child processes)", { skip },
       ["trap rule", trapping, { arch: X86, nr: 121, args: [7n] }],
     ];
     for (const [name, filter, call] of probes) {
-      const program = generateProgram(filter);
+      const program = optimizeProgram(generateProgram(filter));
       const expected = referenceAction(filter, call);
       assert.equal(runFilter(program, call).value >>> 0, actionValue(expected), name);
       // A harmless call first: the filter is in, and survivable until the fatal call.
@@ -127,7 +128,7 @@ describe("kernel agreement (x86_64, real seccomp in child processes)", { skip },
       }
     }
     // Control: one bit away from the rule, the same filter lets the child live and run the call.
-    const survived = runInChild(generateProgram(killing), [{ arch: X86, nr: 121, args: [0xffff_ffff_0000_0006n] }]);
+    const survived = runInChild(optimizeProgram(generateProgram(killing)), [{ arch: X86, nr: 121, args: [0xffff_ffff_0000_0006n] }]);
     assert.equal(survived.results?.length, 1, survived.stderr);
     assert.notEqual(survived.results![0].errno, 38);
   });

@@ -32,6 +32,7 @@ import { type ArchName, getArch } from "../src/arch/arch.ts";
 import type { Instruction, Program } from "../src/bpf/insn.ts";
 import { runFilter } from "../src/bpf/interpreter.ts";
 import { generateProgram } from "../src/codegen/mod.ts";
+import { optimizeProgram } from "../src/optimize/mod.ts";
 import { compilePolicy } from "../src/compile.ts";
 import type { Filter } from "../src/ir.ts";
 import type { SyscallEvent } from "../src/reference.ts";
@@ -269,7 +270,7 @@ describe("libseccomp cross-check", { skip }, () => {
           swappedReturns++;
           continue;
         }
-        const ours = generateProgram(filter);
+        const ours = optimizeProgram(generateProgram(filter));
         const calls = fc.sample(callsArb(filter, { minCalls: 60, maxCalls: 60, zeroHighHalfForDwordOrdering: true }), {
           seed: settings.seed + filters,
           numRuns: 1,
