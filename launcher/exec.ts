@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as v from "valibot";
 import { actionFromValue, formatAction, SECCOMP_RET_ACTION_FULL, SECCOMP_RET } from "../src/action.ts";
@@ -37,6 +37,7 @@ import {
 import { GUARD_LENGTH, withExecGuard } from "./guard.ts";
 import { buildExecImage, type ExecImage, ImageError } from "./image.ts";
 import { resolveCommand } from "./resolve.ts";
+import { writeAll } from "../src/cli/output.ts";
 
 /** Exit codes of `seccompiler exec`, as env(1) uses them. */
 export const EXEC_EXIT = {
@@ -385,19 +386,6 @@ function describePlan(plan: LaunchPlan, libc: Libc): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Writes all of `text` synchronously: output still pending at execve would be lost. @private */
-function writeAll(fd: number, text: string): void {
-  const bytes = new TextEncoder().encode(text);
-  let offset = 0;
-  while (offset < bytes.length) {
-    try {
-      offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    } catch (error) {
-      if ((error as { code?: string }).code === "EAGAIN") continue;
-      return;
-    }
-  }
-}
 
 /** Prints a launcher error on stderr. @private */
 function report(message: string, hint?: string): void {

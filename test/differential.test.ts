@@ -37,6 +37,20 @@ function describeCall(call: SyscallEvent): string {
   return `{arch: 0x${(call.arch >>> 0).toString(16)}, nr: ${call.nr}, args: [${call.args.map((a) => `0x${a.toString(16)}`).join(", ")}]}`;
 }
 
+
+/** policy-format.md §9 example 2: read unconditional; write(1, …) or write(2, …, ≤ 4096); errno(1) otherwise. */
+function exampleTwo() {
+  return seccompFilter({
+    arch: "x86_64",
+    mismatchAction: errno(1),
+    matchAction: ALLOW,
+    rules: {
+      read: [],
+      write: [rule(condition(0, "dword", "eq", 1)), rule(condition(0, "dword", "eq", 2), condition(2, "qword", "le", 4096))],
+    },
+  });
+}
+
 describe("reference evaluator", () => {
   test("conditions are unsigned, dword ignores the high half, masked_eq masks both sides", () => {
     const c = (width: "dword" | "qword", op: Parameters<typeof condition>[2], value: bigint, mask?: bigint) =>
@@ -56,15 +70,7 @@ describe("reference evaluator", () => {
   });
 
   test("filter semantics: arch, x32, rules OR, conditions AND, unconditional, unlisted", () => {
-    const filter = seccompFilter({
-      arch: "x86_64",
-      mismatchAction: errno(1),
-      matchAction: ALLOW,
-      rules: {
-        read: [],
-        write: [rule(condition(0, "dword", "eq", 1)), rule(condition(0, "dword", "eq", 2), condition(2, "qword", "le", 4096))],
-      },
-    });
+    const filter = exampleTwo();
     const at = (nr: number, args: bigint[] = [], arch = X86): Action => referenceAction(filter, { arch, nr, args });
     assert.deepEqual(at(0), ALLOW);
     assert.deepEqual(at(1, [1n]), ALLOW);
@@ -94,15 +100,7 @@ describe("reference evaluator", () => {
       [0x06, 0, 0, 0x00050001],
     ];
     const rustVmm: Program = rows.map(([code, jt, jf, k]): Instruction => ({ code, jt, jf, k }));
-    const filter = seccompFilter({
-      arch: "x86_64",
-      mismatchAction: errno(1),
-      matchAction: ALLOW,
-      rules: {
-        read: [],
-        write: [rule(condition(0, "dword", "eq", 1)), rule(condition(0, "dword", "eq", 2), condition(2, "qword", "le", 4096))],
-      },
-    });
+    const filter = exampleTwo();
     const ours = generateProgram(filter);
     const argValues = [0n, 1n, 2n, 3n, 4095n, 4096n, 4097n, 1n << 32n, (1n << 32n) | 2n, (1n << 64n) - 1n];
     let compared = 0;

@@ -7,26 +7,30 @@
 import { writeSync } from "node:fs";
 
 /**
- * Writes all of `text` to a file descriptor, looping on short writes.
+ * Writes all of `text` to a file descriptor synchronously (output still
+ * pending at exit or execve would be lost), looping on short writes and
+ * retrying EAGAIN. Returns false when the descriptor refuses the bytes
+ * (closed pipe, full disk): callers that are about to exit or execve have
+ * nothing better to do with that than carry on, and a stack trace would
+ * help nobody.
  *
  * @example
  * ```ts
  * writeAll(1, "hello\n");
  * ```
  */
-export function writeAll(fd: number, text: string | Uint8Array): void {
+export function writeAll(fd: number, text: string | Uint8Array): boolean {
   const bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
   let offset = 0;
   while (offset < bytes.length) {
     try {
       offset += writeSync(fd, bytes, offset, bytes.length - offset);
     } catch (error) {
-      // A closed pipe (e.g. `| head`) is not worth a stack trace; anything else is retried by the loop's caller.
       if ((error as { code?: string }).code === "EAGAIN") continue;
-      if ((error as { code?: string }).code === "EPIPE") return;
-      throw error;
+      return false;
     }
   }
+  return true;
 }
 
 /**
