@@ -366,7 +366,7 @@ function kernelUnavailable(options: Options): string | undefined {
   return undefined;
 }
 
-async function main(): Promise<number> {
+function main(): number {
   const started = performance.now();
   const options = parseOptions(process.argv.slice(2));
   if (options === undefined) {
@@ -404,7 +404,7 @@ async function main(): Promise<number> {
 }
 
 try {
-  process.exitCode = await main();
+  process.exitCode = main();
 } catch (error) {
   clearProgress();
   const code = (error as { code?: unknown }).code;

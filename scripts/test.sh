@@ -38,22 +38,25 @@ if [ $# -eq 0 ]; then
   fi
 fi
 
-# Type-check everything with Deno's TypeScript (strict): one more test.
+# Type-check (strict) and lint everything with Deno: two more tests.
 check_pass=0
 check_fail=0
 if [ $# -eq 0 ]; then
-  if "$deno" check --quiet src/ launcher/ scripts/ test/ >"$log/check.txt" 2>&1; then
-    check_pass=1
-  else
-    cat "$log/check.txt"
-    check_fail=1
-    status=1
-  fi
-  echo "typecheck: $check_pass passed, $check_fail failed"
+  for step in "check --quiet src/ launcher/ scripts/ test/" "lint --quiet"; do
+    # shellcheck disable=SC2086
+    if "$deno" $step >"$log/check.txt" 2>&1; then
+      check_pass=$((check_pass + 1))
+    else
+      cat "$log/check.txt"
+      check_fail=$((check_fail + 1))
+      status=1
+    fi
+  done
+  echo "deno check + lint: $check_pass passed, $check_fail failed"
 fi
 
 deno_pass=$((deno_pass + check_pass))
 deno_fail=$((deno_fail + check_fail))
-echo "bun: $bun_pass passed, $bun_fail failed; deno (tests + typecheck): $deno_pass passed, $deno_fail failed"
+echo "bun: $bun_pass passed, $bun_fail failed; deno (tests, check, lint): $deno_pass passed, $deno_fail failed"
 echo "$((bun_pass + deno_pass)) passed, $((bun_fail + deno_fail)) failed"
 exit $status

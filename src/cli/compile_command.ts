@@ -117,10 +117,10 @@ function safeFileName(thread: string): boolean {
  *
  * @example
  * ```ts
- * await compileCommand(["--target-arch", "x86_64", "--input-file", "policies/example.json", "--output-file", "/tmp/x.out"]);
+ * compileCommand(["--target-arch", "x86_64", "--input-file", "policies/example.json", "--output-file", "/tmp/x.out"]);
  * ```
  */
-export async function compileCommand(args: string[]): Promise<number> {
+export function compileCommand(args: string[]): number {
   const options = readOptions(args);
   if (options === "help") {
     out(HELP);

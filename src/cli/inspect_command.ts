@@ -107,7 +107,7 @@ function loadPrograms(command: string, values: SourceValues): LoadedPrograms {
 }
 
 /** Maps the errors of loading and inspecting to exit codes. @private */
-async function guarded(run: () => number): Promise<number> {
+function guarded(run: () => number): number {
   try {
     return run();
   } catch (error) {
@@ -128,10 +128,10 @@ async function guarded(run: () => number): Promise<number> {
  *
  * @example
  * ```ts
- * await disasmCommand(["--filter-file", "seccomp_binary_filter.out", "--thread", "vmm", "-t", "x86_64"]);
+ * disasmCommand(["--filter-file", "seccomp_binary_filter.out", "--thread", "vmm", "-t", "x86_64"]);
  * ```
  */
-export async function disasmCommand(args: string[]): Promise<number> {
+export function disasmCommand(args: string[]): number {
   const { values } = parseCommandLine("disasm", args, SOURCE_OPTIONS);
   if (values.help) {
     out(`Usage: seccompiler disasm (--filter-file FILE | --bpf-file FILE | --policy FILE) [options]\n\nPrints each program as BPF assembly, with syscall names and actions.\n\n${SOURCE_HELP}\n`);
@@ -179,10 +179,10 @@ function parseU64(text: string, what: string): bigint {
  *
  * @example
  * ```ts
- * await checkCommand(["--policy", "policies/example.json", "--thread", "vmm", "--syscall", "ioctl", "--arg", "1=0x5421"]);
+ * checkCommand(["--policy", "policies/example.json", "--thread", "vmm", "--syscall", "ioctl", "--arg", "1=0x5421"]);
  * ```
  */
-export async function checkCommand(args: string[]): Promise<number> {
+export function checkCommand(args: string[]): number {
   const { values } = parseCommandLine("check", args, CHECK_OPTIONS);
   if (values.help) {
     out(`Usage: seccompiler check (--filter-file FILE | --bpf-file FILE | --policy FILE) --syscall NAME|NR [--arg I=VALUE]... [options]
@@ -245,10 +245,10 @@ ${SOURCE_HELP}
  *
  * @example
  * ```ts
- * await cacheCommand(["--policy", "policies/example.json", "-t", "x86_64"]);
+ * cacheCommand(["--policy", "policies/example.json", "-t", "x86_64"]);
  * ```
  */
-export async function cacheCommand(args: string[]): Promise<number> {
+export function cacheCommand(args: string[]): number {
   const { values } = parseCommandLine("cache", args, SOURCE_OPTIONS);
   if (values.help) {
     out(`Usage: seccompiler cache (--filter-file FILE | --bpf-file FILE | --policy FILE) [options]

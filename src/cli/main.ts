@@ -13,7 +13,7 @@ import { EXIT, err, out, UsageError } from "./output.ts";
 import { VERSION } from "../version.ts";
 
 /** One sub-command: runs with the arguments after its name and returns the exit code. */
-type Command = (args: string[]) => Promise<number>;
+type Command = (args: string[]) => number | Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   compile: {

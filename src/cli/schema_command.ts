@@ -23,10 +23,10 @@ Options:
  *
  * @example
  * ```ts
- * await schemaCommand([]); // prints the schema
+ * schemaCommand([]); // prints the schema
  * ```
  */
-export async function schemaCommand(args: string[]): Promise<number> {
+export function schemaCommand(args: string[]): number {
   const { values } = parseCommandLine("schema", args, {
     output: { type: "string", short: "o" },
     help: { type: "boolean", short: "h" },
