@@ -47,12 +47,7 @@ export { type Libc, openLibc } from "./libc.ts";
  * ```
  */
 export async function applyFilter(program: Program): Promise<void> {
-  checkProgram(program);
-  const libc = await openLibc();
-  const prepared = prepareFilter(libc, program);
-  checkActionsAvailable(libc, program);
-  setNoNewPrivs(libc);
-  installPrepared(libc, prepared, { allThreads: false });
+  await install(program, false);
 }
 
 /**
@@ -70,12 +65,17 @@ export async function applyFilter(program: Program): Promise<void> {
  * ```
  */
 export async function applyFilterAllThreads(program: Program): Promise<void> {
+  await install(program, true);
+}
+
+/** Validate everything, then `no_new_privs` and the install: the one sequence both entry points share. @private */
+async function install(program: Program, allThreads: boolean): Promise<void> {
   checkProgram(program);
   const libc = await openLibc();
   const prepared = prepareFilter(libc, program);
   checkActionsAvailable(libc, program);
   setNoNewPrivs(libc);
-  installPrepared(libc, prepared, { allThreads: true });
+  installPrepared(libc, prepared, { allThreads });
 }
 
 /**
