@@ -42,7 +42,7 @@ fi
 check_pass=0
 check_fail=0
 if [ $# -eq 0 ]; then
-  for step in "check --quiet src/ launcher/ scripts/ test/" "lint --quiet"; do
+  for step in "check --quiet src/ scripts/ test/" "lint --quiet"; do
     # shellcheck disable=SC2086
     if "$deno" $step >"$log/check.txt" 2>&1; then
       check_pass=$((check_pass + 1))

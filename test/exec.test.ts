@@ -11,14 +11,14 @@ import { RET_K, stmt } from "../src/bpf/insn.ts";
 import { runFilter } from "../src/bpf/interpreter.ts";
 import { compileFromJson } from "../src/compile.ts";
 import { serializeBinary } from "../src/container.ts";
-import { GUARD_LENGTH, withExecGuard } from "../launcher/guard.ts";
-import { DEFAULT_SEARCH_PATH, executableFormat, resolveCommand } from "../launcher/resolve.ts";
+import { GUARD_LENGTH, withExecGuard } from "../src/launcher/guard.ts";
+import { DEFAULT_SEARCH_PATH, executableFormat, resolveCommand } from "../src/launcher/resolve.ts";
 import { CHILDREN, runtimeCommand } from "./support/children/spawn.ts";
 import { BUN, REPO_ROOT } from "./support/paths.ts";
 
 const arch = getArch(hostArch()!);
 const CLI_MAIN = join(REPO_ROOT, "src", "cli", "main.ts");
-const LAUNCHER = join(REPO_ROOT, "launcher", "exec.ts");
+const LAUNCHER = join(REPO_ROOT, "src", "launcher", "exec.ts");
 const THREAD_TARGET = join(CHILDREN, "thread-target.ts");
 const work = mkdtempSync(join(tmpdir(), "seccompiler-exec-test-"));
 after(() => rmSync(work, { recursive: true, force: true }));

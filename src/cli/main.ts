@@ -22,7 +22,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   },
   exec: {
     summary: "install one thread's filter on itself, then execve a program",
-    load: async () => (await import("../../launcher/exec.ts")).execMain,
+    load: async () => (await import("../launcher/exec.ts")).execMain,
   },
   disasm: {
     summary: "print a filter file's programs as BPF assembly",

@@ -18,14 +18,14 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as v from "valibot";
-import { actionFromValue, formatAction, SECCOMP_RET_ACTION_FULL, SECCOMP_RET } from "../src/action.ts";
-import type { ArchInfo } from "../src/arch/arch.ts";
-import type { Program } from "../src/bpf/insn.ts";
-import { runFilter } from "../src/bpf/interpreter.ts";
-import { ContainerError, DEFAULT_BYTES_LIMIT, deserializeBinary } from "../src/container.ts";
-import { PolicyError } from "../src/diagnostics.ts";
-import { InstallError } from "../src/install/errors.ts";
-import { type Libc, openLibc } from "../src/install/libc.ts";
+import { actionFromValue, formatAction, SECCOMP_RET_ACTION_FULL, SECCOMP_RET } from "../action.ts";
+import type { ArchInfo } from "../arch/arch.ts";
+import type { Program } from "../bpf/insn.ts";
+import { runFilter } from "../bpf/interpreter.ts";
+import { ContainerError, DEFAULT_BYTES_LIMIT, deserializeBinary } from "../container.ts";
+import { PolicyError } from "../diagnostics.ts";
+import { InstallError } from "../install/errors.ts";
+import { type Libc, openLibc } from "../install/libc.ts";
 import {
   checkActionsAvailable,
   checkProgram,
@@ -33,11 +33,11 @@ import {
   installPrepared,
   prepareFilter,
   setNoNewPrivs,
-} from "../src/install/seccomp.ts";
+} from "../install/seccomp.ts";
 import { GUARD_LENGTH, withExecGuard } from "./guard.ts";
 import { buildExecImage, type ExecImage, ImageError } from "./image.ts";
 import { resolveCommand } from "./resolve.ts";
-import { writeAll } from "../src/cli/output.ts";
+import { writeAll } from "../cli/output.ts";
 
 /** Exit codes of `seccompiler exec`, as env(1) uses them. */
 export const EXEC_EXIT = {
@@ -249,7 +249,7 @@ async function loadPrograms(options: ExecOptions, arch: ArchInfo): Promise<Map<s
     throw new LaunchError(`cannot read ${file}: ${(error as Error).message}`);
   }
   // The compiler is loaded only for --policy: a filter file needs none of it.
-  const { compileFromJson } = await import("../src/compile.ts");
+  const { compileFromJson } = await import("../compile.ts");
   try {
     return compileFromJson(text, arch.name, { file });
   } catch (error) {

@@ -15,9 +15,9 @@
  *
  * @module
  */
-import { actionValue } from "../src/action.ts";
-import type { ArchInfo } from "../src/arch/arch.ts";
-import { JEQ_K, LD_ABS, type Program, RET_K, SECCOMP_DATA, stmt, jump } from "../src/bpf/insn.ts";
+import { actionValue } from "../action.ts";
+import type { ArchInfo } from "../arch/arch.ts";
+import { JEQ_K, LD_ABS, type Program, RET_K, SECCOMP_DATA, stmt, jump } from "../bpf/insn.ts";
 
 /** Number of instructions {@link withExecGuard} adds. */
 export const GUARD_LENGTH = 9;
