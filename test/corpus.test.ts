@@ -17,6 +17,7 @@ import { compilePolicy } from "../src/compile.ts";
 import type { Condition, Rule } from "../src/ir.ts";
 import { conditionHolds } from "../src/reference.ts";
 import { CORPUS, HAVE_CORPUS } from "./support/paths.ts";
+import { skipUnless } from "./support/require.ts";
 
 const FILES: [string, ArchName][] = [
   ["x86_64-unknown-linux-musl.json", "x86_64"],
@@ -64,7 +65,7 @@ function violatingArgs(rule: Rule, which: number, base: bigint[]): bigint[] | un
   return args;
 }
 
-describe("Firecracker corpus", { skip: !HAVE_CORPUS && "corpus absent" }, () => {
+describe("Firecracker corpus", { skip: skipUnless("corpus", !HAVE_CORPUS && `corpus absent (${CORPUS})`, "Firecracker corpus") }, () => {
   for (const [file, archName] of FILES) {
     test(`${file} for ${archName}`, () => {
       const arch = getArch(archName);

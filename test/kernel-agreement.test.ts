@@ -23,8 +23,9 @@ import { type Filter, validateFilter } from "../src/ir.ts";
 import { referenceAction, REFERENCE_AUDIT_ARCH, type SyscallEvent } from "../src/reference.ts";
 import { callsArb, filterArb, propertyTimeout, runSettings } from "./support/arbitraries.ts";
 import { HARMLESS_X86_64, kernelUnavailable, type KernelResult, runInChild, UNLISTED_X86_64_NUMBERS } from "./support/kernel-harness.ts";
+import { skipUnless } from "./support/require.ts";
 
-const skip = kernelUnavailable();
+const skip = skipUnless("kernel", kernelUnavailable(), "kernel agreement");
 const X86 = REFERENCE_AUDIT_ARCH.x86_64;
 const ALLOW: Action = { kind: "allow" };
 

@@ -38,6 +38,7 @@ import type { Filter } from "../src/ir.ts";
 import type { SyscallEvent } from "../src/reference.ts";
 import { actionPairArb, callsArb, filterArb, filterToJson, propertyTimeout, runSettings, u64Arb } from "./support/arbitraries.ts";
 import { CORPUS, HAVE_CORPUS } from "./support/paths.ts";
+import { skipUnless } from "./support/require.ts";
 
 const HELPER = fileURLToPath(new URL("../scripts/libseccomp_eval.py", import.meta.url));
 const EXAMPLES = fileURLToPath(new URL("../policies/", import.meta.url));
@@ -54,7 +55,11 @@ function findPython(): string | undefined {
 }
 
 const python = findPython();
-const skip = python ? false : "python3-seccomp is not installed (apt-get install python3-seccomp)";
+const skip = skipUnless(
+  "libseccomp",
+  !python && "python3-seccomp is not installed (apt-get install python3-seccomp)",
+  "libseccomp cross-check",
+);
 
 // The helper answers JSON whose shape depends on the request; callers read the fields they asked for.
 // deno-lint-ignore no-explicit-any
