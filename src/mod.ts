@@ -43,7 +43,8 @@ export { ContainerError, DEFAULT_BYTES_LIMIT, deserializeBinary, serializeBinary
 export { decodeProgram, encodeProgram, readRawBpf } from "./bpf/encode.ts";
 export { runFilter } from "./bpf/interpreter.ts";
 export type { SeccompData } from "./bpf/interpreter.ts";
-export { BpfError, validateProgram } from "./bpf/validate.ts";
+export { BpfError } from "./bpf/errors.ts";
+export { validateProgram } from "./bpf/validate.ts";
 export { disassemble, formatInstruction } from "./bpf/disasm.ts";
 export { actionCacheReport, isConstantAllow } from "./bpf/cache.ts";
 export type { Instruction, Program } from "./bpf/insn.ts";

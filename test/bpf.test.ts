@@ -1,9 +1,26 @@
 // deno-facing
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { BPF, BPF_MAXINSNS, type Instruction, jump, type Program, stmt } from "../src/bpf/insn.ts";
+import {
+  BPF,
+  BPF_MAXINSNS,
+  type Instruction,
+  instructionClass,
+  instructionMode,
+  instructionOp,
+  instructionSize,
+  isConditionalJump,
+  isJump,
+  isRet,
+  isUnconditionalJump,
+  jump,
+  miscOp,
+  type Program,
+  stmt,
+} from "../src/bpf/insn.ts";
 import { decodeProgram, encodeProgram, readRawBpf } from "../src/bpf/encode.ts";
-import { BpfError, SECCOMP_OPCODES, validateProgram } from "../src/bpf/validate.ts";
+import { BpfError } from "../src/bpf/errors.ts";
+import { SECCOMP_OPCODES, validateProgram } from "../src/bpf/validate.ts";
 import { runFilter, type SeccompData } from "../src/bpf/interpreter.ts";
 import { disassemble, formatInstruction } from "../src/bpf/disasm.ts";
 
@@ -64,6 +81,41 @@ function throwsBpf(fn: () => unknown, code: string): BpfError {
   assert.ok(caught.message.length > 10);
   return caught;
 }
+
+describe("opcode fields", () => {
+  test("split every seccomp opcode into the fields it was built from", () => {
+    const names = (code: number) =>
+      [isJump(code) && "jump", isConditionalJump(code) && "cond", isUnconditionalJump(code) && "ja", isRet(code) && "ret"]
+        .filter(Boolean).join(",");
+    const seen = new Map<number, string>();
+    for (const code of SECCOMP_OPCODES) seen.set(code, names(code));
+    // The jumps and returns seccomp accepts, and nothing else among its opcodes.
+    assert.deepEqual(
+      [...seen].filter(([, n]) => n !== "").sort(([a], [b]) => a - b),
+      [
+        [BPF.JMP | BPF.JA, "jump,ja"],
+        [BPF.JMP | BPF.JEQ | BPF.K, "jump,cond"],
+        [BPF.JMP | BPF.JEQ | BPF.X, "jump,cond"],
+        [BPF.JMP | BPF.JGT | BPF.K, "jump,cond"],
+        [BPF.JMP | BPF.JGT | BPF.X, "jump,cond"],
+        [BPF.JMP | BPF.JGE | BPF.K, "jump,cond"],
+        [BPF.JMP | BPF.JGE | BPF.X, "jump,cond"],
+        [BPF.JMP | BPF.JSET | BPF.K, "jump,cond"],
+        [BPF.JMP | BPF.JSET | BPF.X, "jump,cond"],
+        [BPF.RET | BPF.K, "ret"],
+        [BPF.RET | BPF.A, "ret"],
+      ].sort(([a], [b]) => (a as number) - (b as number)),
+    );
+    const ldHalfInd = BPF.LD | BPF.H | BPF.IND;
+    assert.deepEqual(
+      [instructionClass(ldHalfInd), instructionSize(ldHalfInd), instructionMode(ldHalfInd)],
+      [BPF.LD, BPF.H, BPF.IND],
+    );
+    assert.equal(instructionOp(BPF.ALU | BPF.XOR | BPF.X), BPF.XOR);
+    assert.equal(miscOp(BPF.MISC | BPF.TXA), BPF.TXA);
+    assert.equal(miscOp(BPF.MISC | BPF.TAX), BPF.TAX);
+  });
+});
 
 describe("encoder", () => {
   test("the getpid example from binary-format.md §7, byte for byte", () => {

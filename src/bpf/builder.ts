@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { BPF, type Instruction, JA, jump, type Program, RET_K, stmt } from "./insn.ts";
+import { type Instruction, isConditionalJump, isJump, JA, jump, type Program, RET_K, stmt } from "./insn.ts";
 
 /** A jump target created by {@link ProgramBuilder.label} and placed with {@link ProgramBuilder.place}. */
 export interface Label {
@@ -133,7 +133,7 @@ export class ProgramBuilder {
    * ```
    */
   stmt(code: number, k: number): void {
-    if ((code & 0x07) === BPF.JMP) {
+    if (isJump(code)) {
       throw new BuilderError("not-a-statement", `opcode 0x${code.toString(16)} is a jump; use jump() or ja()`);
     }
     this.#items.push({ kind: "stmt", insn: stmt(code, k) });
@@ -164,7 +164,7 @@ export class ProgramBuilder {
    * ```
    */
   jump(code: number, k: number, whenTrue: JumpTarget, whenFalse: JumpTarget): void {
-    if ((code & 0x07) !== BPF.JMP || (code & 0xf0) === BPF.JA) {
+    if (!isConditionalJump(code)) {
       throw new BuilderError("not-a-conditional-jump", `opcode 0x${code.toString(16)} is not a conditional jump`);
     }
     if (whenTrue !== "next") this.#own(whenTrue);

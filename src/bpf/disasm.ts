@@ -14,7 +14,7 @@
  */
 import { actionFromValue, formatAction } from "../action.ts";
 import { ARCH_NAMES, type ArchName, getArch, X32_SYSCALL_BIT } from "../arch/arch.ts";
-import { BPF, type Instruction, type Program } from "./insn.ts";
+import { BPF, type Instruction, instructionClass, instructionOp, type Program } from "./insn.ts";
 
 /** What the accumulator is known to hold before an instruction, for annotations. */
 export type AccumulatorContents = "nr" | "arch" | "other";
@@ -95,7 +95,7 @@ function describe(
   options: FormatInstructionOptions,
 ): { mnemonic: string; comment?: string } {
   const { code, k } = insn;
-  const cls = code & 0x07;
+  const cls = instructionClass(code);
   switch (code) {
     case BPF.LD | BPF.W | BPF.ABS:
       return { mnemonic: `ld [${k}]`, comment: dataFieldName(k, options.arch) };
@@ -130,7 +130,7 @@ function describe(
     case BPF.MISC | BPF.TXA:
       return { mnemonic: "txa" };
   }
-  const op = code & 0xf0;
+  const op = instructionOp(code);
   const fromX = (code & BPF.X) !== 0;
   if (cls === BPF.ALU && (code & ~0xf8) === BPF.ALU && ALU_NAMES[op] && op !== BPF.MOD) {
     return { mnemonic: `${ALU_NAMES[op]} ${fromX ? "x" : `#${hexK(k)}`}` };
@@ -195,7 +195,7 @@ function trackAccumulator(program: Program): AccumulatorContents[] {
     const now = pc === 0 ? "other" : incoming[pc] ?? "other";
     before.push(now);
     const { code, k, jt, jf } = program[pc];
-    const cls = code & 0x07;
+    const cls = instructionClass(code);
     if (cls === BPF.RET) continue;
     if (cls === BPF.JMP) {
       if (code === (BPF.JMP | BPF.JA)) merge(pc + 1 + k, now);

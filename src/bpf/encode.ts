@@ -9,7 +9,8 @@
  * @module
  */
 import { BPF_MAXINSNS, type Instruction, type Program } from "./insn.ts";
-import { BpfError, fieldProblem, validateProgram } from "./validate.ts";
+import { BpfError } from "./errors.ts";
+import { fieldProblem, validateProgram } from "./validate.ts";
 
 /** Size of one `struct sock_filter`. */
 export const INSN_SIZE = 8;

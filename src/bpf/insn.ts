@@ -67,6 +67,120 @@ export const SECCOMP_DATA = {
   ARGS: 16,
 } as const;
 
+// Opcode fields, as `BPF_CLASS`, `BPF_SIZE`, `BPF_MODE`, `BPF_OP`, `BPF_SRC` in bpf_common.h.
+// Every pass that walks a program asks these questions; naming them keeps the masks in one place.
+
+/**
+ * The instruction class (`BPF_CLASS(code)`): one of `BPF.LD` … `BPF.MISC`.
+ *
+ * @example
+ * ```ts
+ * instructionClass(BPF.JMP | BPF.JEQ | BPF.K) === BPF.JMP; // true
+ * ```
+ */
+export function instructionClass(code: number): number {
+  return code & 0x07;
+}
+
+/**
+ * The load/store width (`BPF_SIZE(code)`): `BPF.W`, `BPF.H` or `BPF.B`.
+ *
+ * @example
+ * ```ts
+ * instructionSize(BPF.LD | BPF.W | BPF.ABS) === BPF.W; // true
+ * ```
+ */
+export function instructionSize(code: number): number {
+  return code & 0x18;
+}
+
+/**
+ * The addressing mode of a load or store (`BPF_MODE(code)`): `BPF.IMM`, `BPF.ABS`, `BPF.MEM`….
+ *
+ * @example
+ * ```ts
+ * instructionMode(BPF.LD | BPF.W | BPF.ABS) === BPF.ABS; // true
+ * ```
+ */
+export function instructionMode(code: number): number {
+  return code & 0xe0;
+}
+
+/**
+ * The operation of an ALU or jump instruction (`BPF_OP(code)`): `BPF.ADD`…, `BPF.JA`, `BPF.JEQ`….
+ *
+ * @example
+ * ```ts
+ * instructionOp(BPF.JMP | BPF.JGE | BPF.K) === BPF.JGE; // true
+ * ```
+ */
+export function instructionOp(code: number): number {
+  return code & 0xf0;
+}
+
+/**
+ * The operation of a misc instruction (`BPF_MISCOP(code)`): `BPF.TAX` or `BPF.TXA`.
+ *
+ * @example
+ * ```ts
+ * miscOp(BPF.MISC | BPF.TXA) === BPF.TXA; // true
+ * ```
+ */
+export function miscOp(code: number): number {
+  return code & 0xf8;
+}
+
+/**
+ * Whether `code` is in the jump class: `ja` or a conditional jump.
+ *
+ * @example
+ * ```ts
+ * isJump(BPF.JMP | BPF.JA); // true
+ * isJump(BPF.RET | BPF.K); // false
+ * ```
+ */
+export function isJump(code: number): boolean {
+  return instructionClass(code) === BPF.JMP;
+}
+
+/**
+ * Whether `code` is `ja`: a jump class opcode whose operation is `BPF.JA`, which
+ * jumps by `k` rather than by `jt`/`jf`.
+ *
+ * @example
+ * ```ts
+ * isUnconditionalJump(BPF.JMP | BPF.JA); // true
+ * ```
+ */
+export function isUnconditionalJump(code: number): boolean {
+  return isJump(code) && instructionOp(code) === BPF.JA;
+}
+
+/**
+ * Whether `code` is a jump that branches by `jt`/`jf` (any jump but `ja`).
+ *
+ * @example
+ * ```ts
+ * isConditionalJump(BPF.JMP | BPF.JEQ | BPF.K); // true
+ * isConditionalJump(BPF.JMP | BPF.JA); // false
+ * ```
+ */
+export function isConditionalJump(code: number): boolean {
+  return isJump(code) && instructionOp(code) !== BPF.JA;
+}
+
+/**
+ * Whether `code` is in the return class (`ret #k`, `ret a`): execution ends there.
+ *
+ * @example
+ * ```ts
+ * isRet(BPF.RET | BPF.K); // true
+ * ```
+ */
+export function isRet(code: number): boolean {
+  return instructionClass(code) === BPF.RET;
+}
+
 /**
  * A non-jump instruction.
  *

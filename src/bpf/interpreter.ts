@@ -21,7 +21,7 @@
  * @module
  */
 import { BPF, type Program, SECCOMP_DATA_SIZE } from "./insn.ts";
-import { BpfError } from "./validate.ts";
+import { BpfError } from "./errors.ts";
 
 /** The input a seccomp filter sees: `struct seccomp_data`. */
 export interface SeccompData {

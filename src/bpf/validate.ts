@@ -9,49 +9,11 @@
  *
  * @module
  */
+import type { BpfIssue } from "./errors.ts";
 import { BPF, BPF_MAXINSNS, type Instruction, type Program, SECCOMP_DATA_SIZE } from "./insn.ts";
 
-/** One broken load-time rule. */
-export interface BpfIssue {
-  /**
-   * Stable code: `empty-program`, `too-long`, `bad-field`, `invalid-opcode`,
-   * `load-out-of-range`, `load-misaligned`, `division-by-zero`, `shift-too-large`,
-   * `bad-memory-index`, `uninitialized-memory`, `jump-out-of-range`, `missing-ret`.
-   */
-  readonly code: string;
-  /** One-line description. */
-  readonly message: string;
-  /** Index of the offending instruction (for length problems: 0, or the first instruction past the limit). */
-  readonly pc: number;
-}
-
-/**
- * A typed error from the BPF toolkit (encoder, interpreter, raw file reader).
- *
- * @example
- * ```ts
- * try {
- *   decodeProgram(new Uint8Array(3));
- * } catch (e) {
- *   if (e instanceof BpfError) console.log(e.code); // "bad-length"
- * }
- * ```
- */
-export class BpfError extends Error {
-  /** Stable machine-readable code, e.g. `bad-length`, `invalid-opcode`. */
-  readonly code: string;
-  /** Index of the instruction involved, when there is one. */
-  readonly pc?: number;
-  /** Every validation problem, when the error reports a failed {@link validateProgram}. */
-  readonly issues?: readonly BpfIssue[];
-  constructor(code: string, message: string, options?: { pc?: number; issues?: readonly BpfIssue[] }) {
-    super(message);
-    this.name = "BpfError";
-    this.code = code;
-    if (options?.pc !== undefined) this.pc = options.pc;
-    if (options?.issues !== undefined) this.issues = options.issues;
-  }
-}
+// Re-exported for importers that predate ./errors.ts (src/cli/inspect_command.ts); new code imports ./errors.ts.
+export { BpfError, type BpfIssue } from "./errors.ts";
 
 /** Opcodes of the seccomp-accepted conditional jumps (K and X forms). @private */
 const CONDITIONAL_JUMPS: ReadonlySet<number> = new Set([

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { BpfIssue } from "../bpf/validate.ts";
+import type { BpfIssue } from "../bpf/errors.ts";
 
 /**
  * Stable codes of {@link InstallError}:

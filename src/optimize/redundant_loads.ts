@@ -17,7 +17,17 @@
  *
  * @module
  */
-import { BPF, type Instruction, LD_ABS, type Program } from "../bpf/insn.ts";
+import {
+  BPF,
+  type Instruction,
+  instructionClass,
+  isJump,
+  isRet,
+  isUnconditionalJump,
+  LD_ABS,
+  miscOp,
+  type Program,
+} from "../bpf/insn.ts";
 import { type PassResult, removeInstructions } from "./rewrite.ts";
 
 /** What A holds: the word at this `seccomp_data` offset, or unknown (-1). @private */
@@ -28,10 +38,10 @@ const UNREACHED = -2;
 
 /** Whether executing `insn` leaves A unchanged. @private */
 function preservesAccumulator(insn: Instruction): boolean {
-  const cls = insn.code & 0x07;
+  const cls = instructionClass(insn.code);
   if (cls === BPF.JMP || cls === BPF.RET || cls === BPF.ST || cls === BPF.STX || cls === BPF.LDX) return true;
   // misc: `tax` (X = A) keeps A; `txa` overwrites it.
-  if (cls === BPF.MISC) return (insn.code & 0xf8) === BPF.TAX;
+  if (cls === BPF.MISC) return miscOp(insn.code) === BPF.TAX;
   return false;
 }
 
@@ -65,10 +75,9 @@ export function removeRedundantLoads(program: Program): PassResult {
     } else {
       after = preservesAccumulator(insn) ? before : UNKNOWN;
     }
-    const cls = insn.code & 0x07;
-    if (cls === BPF.RET) continue;
-    if (cls === BPF.JMP) {
-      if ((insn.code & 0xf0) === BPF.JA) {
+    if (isRet(insn.code)) continue;
+    if (isJump(insn.code)) {
+      if (isUnconditionalJump(insn.code)) {
         merge(pc + 1 + insn.k, after);
       } else {
         merge(pc + 1 + insn.jt, after);

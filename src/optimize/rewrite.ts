@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { BPF, type Instruction, type Program } from "../bpf/insn.ts";
+import { type Instruction, isJump, isUnconditionalJump, type Program } from "../bpf/insn.ts";
 
 /** What every pass returns: the new program, and whether it differs. */
 export interface PassResult {
@@ -39,13 +39,13 @@ export function removeInstructions(program: Program, removed: ReadonlySet<number
   for (let pc = 0; pc < program.length; pc++) {
     if (removed.has(pc)) continue;
     const insn = program[pc];
-    if ((insn.code & 0x07) !== BPF.JMP) {
+    if (!isJump(insn.code)) {
       out.push(insn);
       continue;
     }
     const from = newIndex[pc];
     const retarget = (offset: number) => newIndex[pc + 1 + offset] - from - 1;
-    if ((insn.code & 0xf0) === BPF.JA) out.push({ ...insn, k: retarget(insn.k) });
+    if (isUnconditionalJump(insn.code)) out.push({ ...insn, k: retarget(insn.k) });
     else out.push({ ...insn, jt: retarget(insn.jt), jf: retarget(insn.jf) });
   }
   return out;
