@@ -14,7 +14,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { ArchInfo } from "../arch/arch.ts";
-import type { Libc } from "../install/libc.ts";
+import type { Libc } from "../install/mod.ts";
 
 /** The three `execve` arguments, in memory, with their addresses. */
 export interface ExecImage {
@@ -192,8 +192,7 @@ function tableRegion(strings: readonly Uint8Array[], start: bigint, offset: numb
  *
  * @example
  * ```ts
- * import { hostArchInfo } from "../install/seccomp.ts";
- * import { openLibc } from "../install/libc.ts";
+ * import { hostArchInfo, openLibc } from "../install/mod.ts";
  * const bytes = (text: string) => new TextEncoder().encode(text);
  * const image = buildExecImage(await openLibc(), hostArchInfo(), {
  *   path: bytes("/usr/bin/true"), argv: [bytes("true")], envp: [bytes("PATH=/usr/bin")],
