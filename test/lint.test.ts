@@ -121,13 +121,13 @@ const TABLE: { name: string; text: string; arch?: ArchName; firecracker?: boolea
   {
     name: "thread names that differ only in case",
     text: `{\n  "vmm": {"default_action": "allow", "filter_action": "log", "filter": []},\n  "VMM": {"default_action": "allow", "filter_action": "log", "filter": []}\n}\n`,
-    expect: ["thread-name-collision@3:3"],
+    expect: ["thread-name-case@3:3"],
   },
   {
-    name: "--firecracker: api and vcpu missing",
-    text: policy([...EXITS], undefined, "vmm"),
+    name: "--firecracker: api and vcpu missing, and a thread Firecracker does not know",
+    text: `{\n  "vmm": {"default_action": "allow", "filter_action": "log", "filter": []},\n  "io": {"default_action": "allow", "filter_action": "log", "filter": []}\n}\n`,
     firecracker: true,
-    expect: ["missing-firecracker-thread@2:3"],
+    expect: ["missing-thread-category@1:1", "missing-thread-category@1:1", "unknown-thread-category@3:3"],
   },
   {
     name: "a syntax error is the only finding",

@@ -22,12 +22,14 @@ probably wrong:
   redundant-rule, duplicate-rule                         rules covered by another rule
   missing-exit-syscall   an allowlist without exit, exit_group or rt_sigreturn
   dangerous-syscall      an allowlist allowing execve, ptrace, bpf, init_module, ...
-  thread-name-collision  (error) two filter names equal except for letter case
-  missing-firecracker-thread   with --firecracker: no vmm, api or vcpu filter
+  thread-name-case       (error) two filter names equal except for letter case
+  missing-thread-category, unknown-thread-category
+                         with --firecracker: no vmm, api or vcpu filter, or another one
 
 Options:
   -t, --target-arch ARCH  ${ARCH_NAMES.join(", ")} (default: this machine's)
-      --firecracker       the policy is for Firecracker: warn when vmm, api or vcpu is missing
+      --firecracker       the policy is for Firecracker: warn when vmm, api or vcpu is
+                          missing or another thread is present
       --format text|json  json: print {"ok", "errors", "warnings", "findings": [...]} on stdout
       --deny-warnings     exit 1 on warnings too
   -h, --help              show this help

@@ -13,21 +13,20 @@
  * - `duplicate-rule` [warning]: a conditional rule repeated;
  * - `missing-exit-syscall` [warning]: an allowlist without `exit`, `exit_group` or `rt_sigreturn`;
  * - `dangerous-syscall` [warning]: an allowlist that allows `execve`, `ptrace`, `bpf`, ...;
- * - `thread-name-collision` [error], `missing-firecracker-thread` [warning] (see `threads.ts`).
+ * - from `src/firecracker.ts`, shared with `compile`: `thread-name-case` [error] (names equal
+ *   but for case), and with `firecracker`: `missing-thread-category`, `unknown-thread-category` [warning].
  *
  * @module
  */
 import type { Action } from "../action.ts";
 import { type ArchInfo, type ArchName, getArch } from "../arch/arch.ts";
-import type { Diagnostic } from "../diagnostics.ts";
+import type { Diagnostic, SourcePosition } from "../diagnostics.ts";
 import type { ArgIndex, Condition, Width } from "../ir.ts";
 import { parsePolicy } from "../policy/frontend.ts";
 import { createLocator, type JsonNode, jsonPath, type Locator, parseJson, readUnsignedInteger } from "../policy/parse.ts";
 import { alwaysHolds, neverHolds, ruleImplies, ruleKey } from "./conditions.ts";
 import { DANGEROUS_SYSCALLS, EXIT_SYSCALLS, REPLACEMENTS } from "./tables.ts";
-import { threadNameFindings } from "./threads.ts";
-
-export { FIRECRACKER_THREADS, type ThreadName, threadNameFindings } from "./threads.ts";
+import { checkFirecrackerThreads, checkThreadNameCase } from "../firecracker.ts";
 
 /** Options of {@link lintPolicy}. */
 export interface LintOptions {
@@ -35,7 +34,7 @@ export interface LintOptions {
   readonly arch: ArchName;
   /** File name shown in positions (default `<policy>`). */
   readonly file?: string;
-  /** Also warn when Firecracker's `vmm`, `api` or `vcpu` filter is missing. */
+  /** Also warn when Firecracker's `vmm`, `api` or `vcpu` filter is missing, or another is present. */
   readonly firecracker?: boolean;
 }
 
@@ -57,16 +56,15 @@ export function lintPolicy(text: string, options: LintOptions): Diagnostic[] {
   if (tree.root === undefined || tree.root.type !== "object") return findings;
   const locate = createLocator(text, file);
   const context: Context = { text, arch, locate, findings };
-  const names: { name: string; path: string; position: ReturnType<Locator> }[] = [];
-  const seen = new Set<string>();
+  const positions = new Map<string, SourcePosition>();
   for (const [key, value] of properties(tree.root)) {
     const name = key.value as string;
-    if (seen.has(name)) continue; // the front end reports duplicate-filter
-    seen.add(name);
-    names.push({ name, path: jsonPath([name]), position: locate(key.offset, key.length) });
+    if (positions.has(name)) continue; // the front end reports duplicate-filter
+    positions.set(name, locate(key.offset, key.length));
     lintFilter(context, name, key, value);
   }
-  findings.push(...threadNameFindings(names, { firecracker: options.firecracker ?? false }));
+  findings.push(...checkThreadNameCase(positions.keys(), positions));
+  if (options.firecracker) findings.push(...checkFirecrackerThreads(positions.keys(), positions, locate(tree.root.offset, 1)));
   return findings.sort((a, b) => (a.position?.offset ?? 0) - (b.position?.offset ?? 0));
 }
 
