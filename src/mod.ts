@@ -38,7 +38,7 @@ export type { Action, ActionKind } from "./action.ts";
 export { ARCH_NAMES, getArch, hostArch } from "./arch/arch.ts";
 export type { ArchInfo, ArchName } from "./arch/arch.ts";
 export { formatDiagnostic, PolicyError } from "./diagnostics.ts";
-export type { Diagnostic, SourcePosition } from "./diagnostics.ts";
+export type { Diagnostic, DiagnosticCode, SourcePosition } from "./diagnostics.ts";
 export { ContainerError, DEFAULT_BYTES_LIMIT, deserializeBinary, serializeBinary } from "./container.ts";
 export { decodeProgram, encodeProgram, readRawBpf } from "./bpf/encode.ts";
 export { runFilter } from "./bpf/interpreter.ts";

@@ -63,7 +63,7 @@ describe("programmatic API (the TypeScript front end)", () => {
     } catch (error) {
       assert.ok(error instanceof PolicyError);
       const codes = error.diagnostics.map((d) => d.code).sort();
-      assert.deepEqual(codes, ["action-data-range", "action-data-range", "empty-rule", "index-range", "unknown-syscall", "value-range"]);
+      assert.deepEqual(codes, ["dword-range", "empty-args", "errno-range", "index-range", "trace-range", "unknown-syscall"]);
       assert.match(error.message, /unknown syscall "opne" for x86_64; did you mean "open"\?/);
     }
   });
