@@ -21,7 +21,6 @@ import {
   checkOperator,
   checkRuleNotEmpty,
   checkUnsigned,
-  checkValueInMask,
   checkWidth,
   lookupSyscall,
   type Problem,
@@ -316,5 +315,4 @@ function checkCondition(cond: Condition, path: string, report: Report): void {
   if (width !== undefined) return;
   if (value.ok) report(checkFitsWidth(cond.width, "value", value.value), `${path}.value`);
   if (mask?.ok) report(checkFitsWidth(cond.width, "mask", mask.value), `${path}.mask`);
-  if (value.ok && mask?.ok && cond.op === MASKED_EQ) report(checkValueInMask(value.value, mask.value), `${path}.value`);
 }
