@@ -71,6 +71,18 @@ export type DiagnosticCode =
   | "empty-args"
   | "duplicate-unconditional"
   | "conflicting-rules"
+  // Firecracker thread names (src/firecracker.ts)
+  | "thread-name-case"
+  | "missing-thread-category"
+  | "unknown-thread-category"
+  // policies that compile but are probably wrong (seccompiler lint)
+  | "never-matches"
+  | "always-matches"
+  | "always-true-condition"
+  | "redundant-rule"
+  | "duplicate-rule"
+  | "missing-exit-syscall"
+  | "dangerous-syscall"
   // whole program and I/O
   | "program-too-long"
   | "io";
