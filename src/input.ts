@@ -4,7 +4,8 @@
  * accept the same spellings and refuse the same things with the same words:
  *
  * - architecture names and their aliases ({@link parseArchOption});
- * - byte-count and digest options ({@link parseByteCount}, {@link parseSha256});
+ * - byte-count and digest options ({@link parseByteCount}, {@link parseSha256}),
+ *   and the rule that a single-value option may be given once ({@link repeatedOption});
  * - reading a file safely and within a limit ({@link readInputFile}): filter
  *   files must be regular files, opened non-blocking so a FIFO without a
  *   writer cannot hang us; nothing is ever read past the limit, so no option
@@ -159,6 +160,34 @@ export function parseSha256(text: string | undefined, option = "--sha256"): stri
     throw new InputError("usage", `${option} needs a SHA-256 digest of 64 hexadecimal digits, not ${quoteName(text)}`, "compute one with: sha256sum FILE");
   }
   return text.toLowerCase();
+}
+
+/** The tokens `parseArgs` returns with `tokens: true` (only what we read of them). */
+type Token = { kind: string; name?: string; rawName?: string };
+
+/**
+ * The first single-value option given twice, as typed (`-o`, `--output-file`),
+ * or undefined. `parseArgs` silently keeps the last one; for an option that
+ * names a file or a limit that hides a mistake, so every command refuses it.
+ *
+ * @example
+ * ```ts
+ * import { parseArgs } from "node:util";
+ * const options = { thread: { type: "string" } } as const;
+ * const { tokens } = parseArgs({ args: ["--thread", "a", "--thread", "b"], options, tokens: true });
+ * repeatedOption(tokens, options); // "--thread"
+ * ```
+ */
+export function repeatedOption(tokens: readonly Token[], options: Readonly<Record<string, { type: string; multiple?: boolean }>>): string | undefined {
+  const seen = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== "option" || token.name === undefined) continue;
+    const spec = options[token.name];
+    if (spec === undefined || spec.type !== "string" || spec.multiple) continue;
+    if (seen.has(token.name)) return token.rawName ?? `--${token.name}`;
+    seen.add(token.name);
+  }
+  return undefined;
 }
 
 /**

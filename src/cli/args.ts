@@ -5,38 +5,11 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { repeatedOption } from "../input.ts";
 import { UsageError } from "./output.ts";
 
 /** Option declarations, as `parseArgs` takes them. */
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
-
-/** The tokens `parseArgs` returns with `tokens: true` (only what we read of them). */
-type Token = { kind: string; name?: string; rawName?: string };
-
-/**
- * The first single-value option given twice, as typed (`-o`, `--output-file`),
- * or undefined. `parseArgs` silently keeps the last one; for an option that
- * names a file or a limit that hides a mistake, so every command refuses it.
- *
- * @example
- * ```ts
- * import { parseArgs } from "node:util";
- * const options = { thread: { type: "string" } } as const;
- * const { tokens } = parseArgs({ args: ["--thread", "a", "--thread", "b"], options, tokens: true });
- * repeatedOption(tokens, options); // "--thread"
- * ```
- */
-export function repeatedOption(tokens: readonly Token[], options: OptionSpec): string | undefined {
-  const seen = new Set<string>();
-  for (const token of tokens) {
-    if (token.kind !== "option" || token.name === undefined) continue;
-    const spec = options[token.name];
-    if (spec === undefined || spec.type !== "string" || spec.multiple) continue;
-    if (seen.has(token.name)) return token.rawName ?? `--${token.name}`;
-    seen.add(token.name);
-  }
-  return undefined;
-}
 
 /**
  * Parses `args` strictly; unknown options, missing values and repeated

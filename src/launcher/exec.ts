@@ -23,21 +23,21 @@ import type { Program } from "../bpf/insn.ts";
 import { runFilter } from "../bpf/interpreter.ts";
 import { ContainerError, DEFAULT_BYTES_LIMIT, deserializeBinary } from "../container.ts";
 import { PolicyError } from "../diagnostics.ts";
-import { InstallError } from "../install/errors.ts";
-import { type Libc, openLibc } from "../install/libc.ts";
 import {
   checkActionsAvailable,
   checkProgram,
   hostArchInfo,
+  InstallError,
   installPrepared,
+  type Libc,
+  openLibc,
   prepareFilter,
   setNoNewPrivs,
-} from "../install/seccomp.ts";
+} from "../install/mod.ts";
 import { GUARD_LENGTH, withExecGuard } from "./guard.ts";
 import { buildExecImage, type ExecImage, ImageError } from "./image.ts";
 import { resolveCommand } from "./resolve.ts";
-import { writeAll } from "../cli/output.ts";
-import { repeatedOption } from "../cli/args.ts";
+import { writeAll } from "../output.ts";
 import {
   DEFAULT_MAX_INPUT_BYTES,
   formatInputError,
@@ -46,6 +46,7 @@ import {
   parseSha256,
   readInputFile,
   readPolicyFile,
+  repeatedOption,
   selectOneThread,
 } from "../input.ts";
 
