@@ -24,20 +24,21 @@ import type { Program } from "../bpf/insn.ts";
 import { runFilter } from "../bpf/interpreter.ts";
 import { ContainerError, DEFAULT_BYTES_LIMIT, deserializeBinary } from "../container.ts";
 import { PolicyError } from "../diagnostics.ts";
-import { InstallError } from "../install/errors.ts";
-import { type Libc, openLibc } from "../install/libc.ts";
 import {
   checkActionsAvailable,
   checkProgram,
   hostArchInfo,
+  InstallError,
   installPrepared,
+  type Libc,
+  openLibc,
   prepareFilter,
   setNoNewPrivs,
-} from "../install/seccomp.ts";
+} from "../install/mod.ts";
 import { GUARD_LENGTH, withExecGuard } from "./guard.ts";
 import { buildExecImage, type ExecImage, ImageError } from "./image.ts";
 import { resolveCommand } from "./resolve.ts";
-import { writeAll } from "../cli/output.ts";
+import { writeAll } from "../output.ts";
 
 /** Exit codes of `seccompiler exec`, as env(1) uses them. */
 export const EXEC_EXIT = {

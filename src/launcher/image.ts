@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Libc } from "../install/libc.ts";
+import type { Libc } from "../install/mod.ts";
 
 /** NUL-terminated strings and 0-terminated pointer tables, with their addresses. */
 export interface ExecImage {
