@@ -34,8 +34,15 @@ interface DenoFfi {
       __errno_location(): object | null;
     };
   };
-  UnsafePointerView: new (pointer: object) => { getInt32(): number };
-  UnsafePointer: { of(buffer: ArrayBufferView): object | null; value(pointer: object): bigint | number };
+  UnsafePointerView: {
+    new (pointer: object): { getInt32(): number };
+    getArrayBuffer(pointer: object, byteLength: number): ArrayBuffer;
+  };
+  UnsafePointer: {
+    of(buffer: ArrayBufferView): object | null;
+    value(pointer: object): bigint | number;
+    create(address: bigint): object | null;
+  };
 }
 
 const Deno = (globalThis as unknown as { Deno: DenoFfi }).Deno;
@@ -64,6 +71,12 @@ export function openDenoLibc(path: string): Libc {
     },
     // errno is thread-local, so its location is looked up on every read.
     errno: () => new Deno.UnsafePointerView(symbols.__errno_location()!).getInt32(),
+    copyToAddress(address, bytes) {
+      if (bytes.length === 0) return;
+      const pointer = Deno.UnsafePointer.create(address);
+      if (pointer === null) throw new Error("copyToAddress: null address");
+      new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(pointer, bytes.length)).set(bytes);
+    },
     address(buffer) {
       const pointer = Deno.UnsafePointer.of(buffer);
       return pointer === null ? 0n : BigInt(Deno.UnsafePointer.value(pointer));
