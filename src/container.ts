@@ -32,6 +32,7 @@ export const DEFAULT_BYTES_LIMIT = 100_000;
  *
  * @example
  * ```ts
+ * declare const bytes: Uint8Array;
  * try { deserializeBinary(bytes); } catch (e) { if (e instanceof ContainerError) console.log(e.code, e.offset); }
  * ```
  */
@@ -75,6 +76,7 @@ const utf8Encoder = new TextEncoder();
  *
  * @example
  * ```ts
+ * import { BPF, stmt } from "./bpf/insn.ts";
  * serializeBinary({ api: [stmt(BPF.RET | BPF.K, 0x7fff0000)] }).length; // 35
  * ```
  */

@@ -43,6 +43,12 @@ export const GUARD_LENGTH = 9;
  *
  * @example
  * ```ts
+ * import { getArch } from "../arch/arch.ts";
+ * import type { Program } from "../bpf/insn.ts";
+ * import { openLibc } from "../install/mod.ts";
+ * declare const program: Program;
+ * const libc = await openLibc();
+ * const pathBuffer = new TextEncoder().encode("/usr/bin/true\0");
  * const guarded = withExecGuard(program, getArch("x86_64"), libc.address(pathBuffer));
  * ```
  */

@@ -57,6 +57,8 @@ function cString(text: string, what: string): Uint8Array {
  *
  * @example
  * ```ts
+ * import { openLibc } from "../install/mod.ts";
+ * const libc = await openLibc();
  * const image = buildExecImage(libc, "/usr/bin/true", ["true"], { PATH: "/usr/bin" });
  * libc.execve(image.path, image.argv, image.envp);
  * ```
