@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type Instruction, isConditionalJump, isJump, JA, jump, type Program, RET_K, stmt } from "./insn.ts";
+import { type Instruction, isConditionalJump, isJump, JA, jump, RET_K, stmt } from "./insn.ts";
 
 /** A jump target created by {@link ProgramBuilder.label} and placed with {@link ProgramBuilder.place}. */
 export interface Label {
@@ -283,18 +283,4 @@ function itemStarts(items: readonly Item[], farTrue: readonly boolean[], farFals
   }
   start[items.length] = pc;
   return start;
-}
-
-/**
- * Convenience: builds a program from a callback that emits into a fresh builder.
- *
- * @example
- * ```ts
- * const program = buildProgram((b) => b.ret(0x7fff0000));
- * ```
- */
-export function buildProgram(emit: (builder: ProgramBuilder) => void): Program {
-  const builder = new ProgramBuilder();
-  emit(builder);
-  return builder.build();
 }

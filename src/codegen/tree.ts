@@ -39,8 +39,7 @@ export const TREE_LEAF_SIZE = 4;
  * ```
  */
 export const treeLayout: Layout = (builder: ProgramBuilder, plan: DispatchPlan): void => {
-  const ordered = [...plan.syscalls].sort((a, b) => a.nr - b.nr);
-  emitRange(builder, ordered, plan.mismatch, true);
+  emitRange(builder, plan.syscalls, plan.mismatch, true);
 };
 
 /**
