@@ -40,7 +40,14 @@ export { ARCH_NAMES, getArch, hostArch } from "./arch/arch.ts";
 export type { ArchInfo, ArchName } from "./arch/arch.ts";
 export { formatDiagnostic, PolicyError } from "./diagnostics.ts";
 export type { Diagnostic, SourcePosition } from "./diagnostics.ts";
-export { ContainerError, DEFAULT_BYTES_LIMIT, deserializeBinary, serializeBinary } from "./container.ts";
+export {
+  CONTAINER_FORMATS, ContainerError, DEFAULT_BYTES_LIMIT, describeFormat, deserializeBinary, readContainer, serializeBinary,
+} from "./container.ts";
+export type { ContainerFormat, DeserializeOptions, ReadContainer, SerializeOptions } from "./container.ts";
+export {
+  caseCollisions, checkFirecrackerThreads, checkThreadNameCase, FIRECRACKER_LAYOUTS, FIRECRACKER_THREADS, firecrackerFormat,
+  FirecrackerVersionError,
+} from "./firecracker.ts";
 export { decodeProgram, encodeProgram, readRawBpf } from "./bpf/encode.ts";
 export { runFilter } from "./bpf/interpreter.ts";
 export type { SeccompData } from "./bpf/interpreter.ts";

@@ -170,7 +170,7 @@ export function compileCommand(args: string[]): number {
         written.push(path);
       }
     } else {
-      writeFileAtomic(options.output, serializeBinary(compiled.programs));
+      writeFileAtomic(options.output, serializeBinary(compiled.programs, { format: "bincode" }));
       written.push(options.output);
     }
   } catch (error) {
