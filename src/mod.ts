@@ -39,7 +39,7 @@ export type { Action, ActionKind } from "./action.ts";
 export { ARCH_NAMES, getArch, hostArch } from "./arch/arch.ts";
 export type { ArchInfo, ArchName } from "./arch/arch.ts";
 export { formatDiagnostic, PolicyError } from "./diagnostics.ts";
-export type { Diagnostic, SourcePosition } from "./diagnostics.ts";
+export type { Diagnostic, DiagnosticCode, SourcePosition } from "./diagnostics.ts";
 export {
   CONTAINER_FORMATS, ContainerError, DEFAULT_BYTES_LIMIT, describeFormat, deserializeBinary, readContainer, serializeBinary,
 } from "./container.ts";

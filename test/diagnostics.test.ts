@@ -6,7 +6,7 @@ import { type Diagnostic, formatDiagnostic } from "../src/diagnostics.ts";
 function at(source: string, offset: number, length: number): Diagnostic {
   const before = source.slice(0, offset).split("\n");
   const [line, column] = [before.length, before[before.length - 1].length + 1];
-  return { code: "x", message: "bad", path: "$.a", severity: "error", position: { file: "p.json", line, column, offset, length } };
+  return { code: "io", message: "bad", path: "$.a", severity: "error", position: { file: "p.json", line, column, offset, length } };
 }
 
 describe("formatDiagnostic", () => {

@@ -22,7 +22,7 @@ const ffi: BunFfi = await import("bun:ffi");
  * ```
  */
 export function openBunLibc(path: string): Libc {
-  const { dlopen, ptr, read } = ffi;
+  const { dlopen, ptr, read, toArrayBuffer } = ffi;
   const { symbols } = dlopen(path, {
     prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
     // syscall(2) is variadic; a fixed-arity call is ABI-compatible on the 64-bit Linux targets.
@@ -46,5 +46,10 @@ export function openBunLibc(path: string): Libc {
     },
     errno: () => read.i32(errnoLocation()!, 0),
     address: (buffer) => (buffer.byteLength === 0 ? 0n : BigInt(ptr(buffer))),
+    copyToAddress(address, bytes) {
+      if (bytes.length === 0) return;
+      // bun:ffi pointers are numbers; user-space addresses (< 2^53) are exact.
+      new Uint8Array(toArrayBuffer(Number(address) as Parameters<typeof toArrayBuffer>[0], 0, bytes.length)).set(bytes);
+    },
   };
 }

@@ -41,6 +41,12 @@ export function openDenoLibc(path: string): Libc {
     },
     // errno is thread-local, so its location is looked up on every read.
     errno: () => new Deno.UnsafePointerView(symbols.__errno_location()!).getInt32(),
+    copyToAddress(address, bytes) {
+      if (bytes.length === 0) return;
+      const pointer = Deno.UnsafePointer.create(address);
+      if (pointer === null) throw new Error("copyToAddress: null address");
+      new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(pointer, bytes.length)).set(bytes);
+    },
     address(buffer) {
       const pointer = Deno.UnsafePointer.of(buffer as BufferSource);
       return pointer === null ? 0n : BigInt(Deno.UnsafePointer.value(pointer));

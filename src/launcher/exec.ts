@@ -40,6 +40,8 @@ import { buildExecImage, type ExecImage, ImageError } from "./image.ts";
 import { resolveCommand } from "./resolve.ts";
 import { writeAll } from "../output.ts";
 
+const encoder = new TextEncoder();
+
 /** Exit codes of `seccompiler exec`, as env(1) uses them. */
 export const EXEC_EXIT = {
   /** `--help` or `--dry-run`. */
@@ -71,8 +73,8 @@ Options:
   -h, --help          show this help
 
 By default a guard in front of the filter allows exactly the launcher's own
-execve (matched by the address of its path buffer) and nothing else; see the
-README's "exec" section for its caveat.
+execve (matched by its path, argv and envp pointers, which point into pages
+mapped at random addresses) and nothing else; see the README's "exec" section.
 
 Exit codes (like env(1)): 125 launcher error (usage included; PROGRAM not started),
 126 PROGRAM not executable, 127 PROGRAM not found; otherwise PROGRAM's own status.
@@ -330,12 +332,19 @@ async function plan(options: ExecOptions, libc: Libc, arch: ArchInfo): Promise<L
   const argv = [command, ...rest];
   let image: ExecImage;
   try {
-    image = buildExecImage(libc, resolution.path, argv, process.env);
+    const envp = Object.entries(process.env).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${value}`]));
+    image = buildExecImage(libc, arch, {
+      path: encoder.encode(resolution.path),
+      argv: argv.map((arg) => encoder.encode(arg)),
+      envp: envp.map((entry) => encoder.encode(entry)),
+    });
   } catch (error) {
     if (error instanceof ImageError) throw new LaunchError(error.message);
     throw error;
   }
-  const program = options.guard ? withExecGuard(policyProgram, arch, image.pathAddress) : policyProgram;
+  const program = options.guard
+    ? withExecGuard(policyProgram, arch, { path: image.pathAddress, argv: image.argvAddress, envp: image.envpAddress })
+    : policyProgram;
   if (options.guard && program.length > 4096) {
     throw new LaunchError(
       `thread "${thread}" has ${policyProgram.length} instructions; with the ${GUARD_LENGTH}-instruction exec guard that is over the kernel's 4096`,
@@ -370,14 +379,15 @@ async function plan(options: ExecOptions, libc: Libc, arch: ArchInfo): Promise<L
 
 /** The `--dry-run` report. @private */
 function describePlan(plan: LaunchPlan, libc: Libc): string {
-  const hex = `0x${plan.image.pathAddress.toString(16)}`;
+  const { pathAddress, argvAddress, envpAddress } = plan.image;
+  const hex = [pathAddress, argvAddress, envpAddress].map((a) => `0x${a.toString(16)}`);
   const lines = [
     `thread: ${plan.thread}`,
     `arch: ${plan.arch.name}`,
     `instructions: ${plan.program.length}` +
     (plan.guard ? ` (policy ${plan.policyLength} + exec guard ${GUARD_LENGTH})` : ""),
     plan.guard
-      ? `exec guard: on (allows only execve with pathname pointer ${hex})`
+      ? `exec guard: on (allows only execve(${hex.join(", ")}): path, argv, envp at random addresses)`
       : `exec guard: off (the policy answers ${describeValue(plan.execveVerdict)} to the launcher's execve)`,
     `command: ${plan.commandPath}`,
     `argv: ${JSON.stringify(plan.argv)}`,
@@ -405,7 +415,8 @@ function report(message: string, hint?: string): void {
 function installAndExec(libc: Libc, plan: LaunchPlan, prepared: ReturnType<typeof prepareFilter>): never {
   setNoNewPrivs(libc);
   installPrepared(libc, prepared, { allThreads: false });
-  libc.execve(plan.image.path, plan.image.argv, plan.image.envp);
+  const { pathAddress, argvAddress, envpAddress } = plan.image;
+  libc.syscall(plan.arch.syscalls.get("execve")!, pathAddress, argvAddress, envpAddress, 0n, 0n, 0n);
   const errno = libc.errno();
   const code = errno === 2 || errno === 20 ? EXEC_EXIT.NOT_FOUND : EXEC_EXIT.NOT_EXECUTABLE;
   libc.write(2, new TextEncoder().encode(`seccompiler: error: execve ${plan.commandPath} failed with errno ${errno} after the filter was installed\n`));
