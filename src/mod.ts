@@ -59,6 +59,6 @@ export { parsePolicy } from "./policy/frontend.ts";
 export { generateProgram, linearLayout, treeLayout } from "./codegen/mod.ts";
 export type { Layout } from "./codegen/mod.ts";
 export { optimizeProgram } from "./optimize/mod.ts";
-export { policyJsonSchema } from "./policy/schema.ts";
+export { policyJsonSchema } from "./policy/public_schema.ts";
 export { actionAvailable, applyFilter, applyFilterAllThreads, errnoName, InstallError } from "./install/mod.ts";
 export type { InstallErrorCode } from "./install/mod.ts";

@@ -45,7 +45,9 @@ export function openBunLibc(path: string): Libc {
       throw new Error("_exit returned");
     },
     errno: () => read.i32(errnoLocation()!, 0),
-    address: (buffer) => (buffer.byteLength === 0 ? 0n : BigInt(ptr(buffer))),
+    // ptr() is typed for typed arrays and DataView; a byte view of the same memory has the same address.
+    address: (buffer) =>
+      buffer.byteLength === 0 ? 0n : BigInt(ptr(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength))),
     copyToAddress(address, bytes) {
       if (bytes.length === 0) return;
       // bun:ffi pointers are numbers; user-space addresses (< 2^53) are exact.
