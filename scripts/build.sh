@@ -19,7 +19,7 @@ mkdir -p "$outdir"
 build() {
   target=$1
   out="$outdir/seccompiler-$2"
-  "$bun" build --compile --bytecode --target="$target" \
+  "$bun" build --compile --bytecode --format=esm --target="$target" \
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
     "$root/src/cli/main.ts" --outfile "$out.tmp"
   mv "$out.tmp" "$out"

@@ -19,7 +19,7 @@ describe("standalone executable", () => {
     try {
       const binary = join(dir, "seccompiler");
       const build = spawnSync(BUN, [
-        "build", "--compile", "--bytecode", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+        "build", "--compile", "--bytecode", "--format=esm", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
         join(REPO_ROOT, "src", "cli", "main.ts"), "--outfile", binary,
       ], { encoding: "utf8" });
       assert.equal(build.status, 0, build.stderr);
