@@ -11,7 +11,7 @@
  * @module
  */
 import { actionFromValue, SECCOMP_RET, SECCOMP_RET_ACTION_FULL } from "../action.ts";
-import { type ArchInfo, getArch, hostArch } from "../arch/arch.ts";
+import { archEndian, type ArchInfo, type ArchName, getArch, hostArch, seccompSyscallNumber } from "../arch/arch.ts";
 import { encodeProgram } from "../bpf/encode.ts";
 import { type Program, RET_K } from "../bpf/insn.ts";
 import { validateProgram } from "../bpf/validate.ts";
@@ -58,11 +58,22 @@ export interface PreparedFilter {
  * ```
  */
 export function hostArchInfo(): ArchInfo {
+  return getArch(hostArchName());
+}
+
+/**
+ * The running machine's architecture name; throws {@link InstallError}
+ * `unsupported-platform` when it is not a supported one. The install path uses
+ * this rather than {@link hostArchInfo}, so that an application bundling only
+ * the installer does not carry every architecture's syscall table.
+ * @private
+ */
+function hostArchName(): ArchName {
   const name = hostArch();
   if (name === undefined) {
     throw new InstallError("unsupported-platform", "this CPU architecture is not one seccompiler supports");
   }
-  return getArch(name);
+  return name;
 }
 
 /**
@@ -123,7 +134,7 @@ export function prepareFilter(libc: Libc, program: Program): PreparedFilter {
  * ```
  */
 export function prepareCheckedFilter(libc: Libc, program: Program): PreparedFilter {
-  const { endian } = hostArchInfo();
+  const endian = archEndian(hostArchName());
   const instructions = encodeProgram(program, endian);
   const fprog = new Uint8Array(16);
   const view = new DataView(fprog.buffer);
@@ -216,7 +227,7 @@ function hint(errno: number): { hint?: string } {
 
 /** `syscall(SYS_seccomp, op, flags, args)`. @private */
 function seccompSyscall(libc: Libc, op: number, flags: bigint, args: bigint): bigint {
-  const nr = hostArchInfo().syscalls.get("seccomp")!;
+  const nr = seccompSyscallNumber(hostArchName());
   return libc.syscall(nr, BigInt(op), flags, args, 0n, 0n, 0n);
 }
 
