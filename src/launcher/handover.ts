@@ -61,7 +61,14 @@ export interface Handover {
   readonly source: "wrapper" | "/proc/self/environ";
 }
 
-/** Thrown when the hand-over cannot be made faithful; the launcher refuses (exit 125). */
+/**
+ * Thrown when the hand-over cannot be made faithful; the launcher refuses (exit 125).
+ *
+ * @example
+ * ```ts
+ * throw new HandoverError("descriptor 4 is not open", "pass exactly the descriptors the program should inherit");
+ * ```
+ */
 export class HandoverError extends Error {
   constructor(message: string, readonly hint?: string) {
     super(message);
@@ -89,7 +96,15 @@ function splitBlock(block: Uint8Array): Uint8Array[] {
 const latin1 = new TextDecoder("latin1");
 const lossy = new TextDecoder("utf-8");
 
-/** The value of the first `name=` entry, as glibc's `getenv` finds it. @private */
+/**
+ * The value of the first `name=` entry, as glibc's `getenv` finds it.
+ *
+ * @example
+ * ```ts
+ * const bytes = (text: string) => new TextEncoder().encode(text);
+ * getEntry([bytes("PATH=/bin"), bytes("PATH=/usr/bin")], "PATH"); // "/bin"
+ * ```
+ */
 export function getEntry(environ: readonly Uint8Array[], name: string): string | undefined {
   const prefix = `${name}=`;
   for (const entry of environ) {
