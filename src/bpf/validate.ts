@@ -95,6 +95,7 @@ function isRet(code: number): boolean {
  *
  * @example
  * ```ts
+ * import { BPF, stmt } from "./insn.ts";
  * validateProgram([stmt(BPF.LD | BPF.W | BPF.ABS, 0)]); // [{ code: "missing-ret", pc: 0, ... }]
  * ```
  */

@@ -104,6 +104,10 @@ export function checkProgram(program: Program): void {
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * import { openLibc } from "./libc.ts";
+ * declare const program: Program;
+ * const libc = await openLibc();
  * const prepared = prepareFilter(libc, program);
  * installPrepared(libc, prepared, { allThreads: false });
  * ```
@@ -121,6 +125,10 @@ export function prepareFilter(libc: Libc, program: Program): PreparedFilter {
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * import { openLibc } from "./libc.ts";
+ * declare const program: Program;
+ * const libc = await openLibc();
  * checkProgram(program);
  * const prepared = prepareCheckedFilter(libc, program);
  * ```
@@ -142,6 +150,7 @@ export function prepareCheckedFilter(libc: Libc, program: Program): PreparedFilt
  *
  * @example
  * ```ts
+ * import { openLibc } from "./libc.ts";
  * setNoNewPrivs(await openLibc());
  * ```
  */
@@ -162,6 +171,10 @@ export function setNoNewPrivs(libc: Libc): void {
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * import { openLibc } from "./libc.ts";
+ * declare const program: Program;
+ * const libc = await openLibc();
  * installPrepared(libc, prepareFilter(libc, program), { allThreads: false });
  * ```
  */
@@ -254,6 +267,8 @@ const ORIGINAL_ACTIONS: ReadonlySet<number> = new Set([
  *
  * @example
  * ```ts
+ * import { openLibc } from "./libc.ts";
+ * const libc = await openLibc();
  * queryActionAvailable(libc, 0x7fc00000); // USER_NOTIF: true on Linux 5.0+
  * ```
  */
@@ -282,6 +297,8 @@ const ACTION_SINCE: ReadonlyMap<number, string> = new Map([
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * declare const program: Program;
  * returnedActions(program); // [0x80000000, 0x7fff0000]
  * ```
  */
@@ -300,6 +317,10 @@ export function returnedActions(program: Program): number[] {
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * import { openLibc } from "./libc.ts";
+ * declare const program: Program;
+ * const libc = await openLibc();
  * checkActionsAvailable(libc, program);
  * ```
  */
