@@ -69,6 +69,20 @@ describe("documentation", () => {
     }
   });
 
+  test("every exported function and class has a JSDoc @example (type-checked by deno check --doc-only)", () => {
+    const undocumented: string[] = [];
+    for (const file of FILES.filter((f) => f.startsWith("src/") && f.endsWith(".ts"))) {
+      const text = readFileSync(join(REPO_ROOT, file), "utf8");
+      for (const match of text.matchAll(/^export (?:async )?(?:function|class) (\w+)/gm)) {
+        // The JSDoc block that ends right before the declaration, if any.
+        const before = text.slice(0, match.index).trimEnd();
+        const doc = before.endsWith("*/") ? before.slice(before.lastIndexOf("/**")) : "";
+        if (!doc.includes("@example")) undocumented.push(`${file}: ${match[1]}`);
+      }
+    }
+    assert.deepEqual(undocumented, []);
+  });
+
   test("only the Bun macro import skips the JSDoc type check", () => {
     const skipping = FILES.filter((file) => file.startsWith("src/") && file.endsWith(".ts"))
       .filter((file) => /```ts\s+ignore/.test(readFileSync(join(REPO_ROOT, file), "utf8")))
