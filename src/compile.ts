@@ -135,7 +135,8 @@ export function compilePolicy(text: string, arch: ArchName, options: CompileOpti
  *
  * @example
  * ```ts
- * const programs = compileFromJson(await Bun.file("policies/example.json").text(), "x86_64");
+ * import { readFileSync } from "node:fs";
+ * const programs = compileFromJson(readFileSync("policies/example.json", "utf8"), "x86_64");
  * programs.get("vmm")?.length;
  * ```
  */
