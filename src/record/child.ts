@@ -12,13 +12,13 @@
  *
  * @module
  */
-import { type ArchInfo } from "../arch/arch.ts";
+import type { ArchInfo } from "../arch/arch.ts";
 import { actionValue } from "../action.ts";
 import { JEQ_K, JGE_K, jump, LD_ABS, type Program, RET_K, SECCOMP_DATA, stmt } from "../bpf/insn.ts";
 import { errnoName, hostArchInfo, type Libc, openLibc, prepareFilter, setNoNewPrivs } from "../install/mod.ts";
-import { buildExecImage } from "../launcher/image.ts";
 import { resolveCommand } from "../launcher/resolve.ts";
 import { writeAll } from "../output.ts";
+import { type CommandTables, commandTables } from "./argv.ts";
 import { NOTIFY } from "./kernel.ts";
 
 /** Exit codes shared with the supervisor (env(1)'s, like `exec`). */
@@ -82,7 +82,7 @@ export async function recordChildMain(command: readonly string[]): Promise<numbe
     report(resolution.message, resolution.hint);
     return resolution.reason === "not-found" ? RECORD_EXIT.NOT_FOUND : RECORD_EXIT.NOT_EXECUTABLE;
   }
-  const image = buildExecImage(libc, resolution.path, [name, ...rest], process.env);
+  const image = commandTables(libc, resolution.path, [name, ...rest], process.env);
   const prepared = prepareFilter(libc, notifyProgram(arch));
   // Output written by the runtime must be out before the filter makes every call wait.
   return installAndExec(libc, arch, prepared.fprogAddress, image, resolution.path, prepared);
@@ -97,7 +97,7 @@ function installAndExec(
   libc: Libc,
   arch: ArchInfo,
   fprogAddress: bigint,
-  image: ReturnType<typeof buildExecImage>,
+  image: CommandTables,
   path: string,
   keepAlive: unknown,
 ): number {

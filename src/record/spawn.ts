@@ -10,7 +10,7 @@
  * @module
  */
 import type { Libc } from "../install/mod.ts";
-import { buildExecImage } from "../launcher/image.ts";
+import { commandTables } from "./argv.ts";
 
 /** Starts `argv[0]` (an absolute path) with `argv` and `env`; returns the child's pid. */
 type PosixSpawn = (pid: Int32Array, path: Uint8Array, argv: BigUint64Array, envp: BigUint64Array) => number;
@@ -43,7 +43,7 @@ async function bindPosixSpawn(libc: Libc): Promise<PosixSpawn> {
  */
 export async function spawnChild(libc: Libc, argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number> {
   const spawn = await bindPosixSpawn(libc);
-  const image = buildExecImage(libc, argv[0], argv, env);
+  const image = commandTables(libc, argv[0], argv, env);
   const pid = new Int32Array(1);
   const error = spawn(pid, image.path, image.argv, image.envp);
   if (error !== 0) throw new Error(`posix_spawn ${argv[0]} failed with errno ${error}`);
