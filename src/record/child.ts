@@ -15,7 +15,7 @@
 import type { ArchInfo } from "../arch/arch.ts";
 import { actionValue } from "../action.ts";
 import { JEQ_K, JGE_K, jump, LD_ABS, type Program, RET_K, SECCOMP_DATA, stmt } from "../bpf/insn.ts";
-import { errnoName, hostArchInfo, type Libc, openLibc, prepareFilter, setNoNewPrivs } from "../install/mod.ts";
+import { errnoName, hostArchInfo, type Libc, openLibc, type PreparedFilter, prepareFilter, setNoNewPrivs } from "../install/mod.ts";
 import { resolveCommand } from "../launcher/resolve.ts";
 import { writeAll } from "../output.ts";
 import { type CommandTables, commandTables } from "./argv.ts";
@@ -84,8 +84,7 @@ export async function recordChildMain(command: readonly string[]): Promise<numbe
   }
   const image = commandTables(libc, resolution.path, [name, ...rest], process.env);
   const prepared = prepareFilter(libc, notifyProgram(arch));
-  // Output written by the runtime must be out before the filter makes every call wait.
-  return installAndExec(libc, arch, prepared.fprogAddress, image, resolution.path, prepared);
+  return installAndExec(libc, arch, prepared, image, resolution.path);
 }
 
 /**
@@ -96,14 +95,13 @@ export async function recordChildMain(command: readonly string[]): Promise<numbe
 function installAndExec(
   libc: Libc,
   arch: ArchInfo,
-  fprogAddress: bigint,
+  prepared: PreparedFilter,
   image: CommandTables,
   path: string,
-  keepAlive: unknown,
 ): number {
   setNoNewPrivs(libc);
   const seccomp = arch.syscalls.get("seccomp")!;
-  const fd = libc.syscall(seccomp, 1n, BigInt(NOTIFY.SECCOMP_FILTER_FLAG_NEW_LISTENER), fprogAddress, 0n, 0n, 0n);
+  const fd = libc.syscall(seccomp, 1n, BigInt(NOTIFY.SECCOMP_FILTER_FLAG_NEW_LISTENER), prepared.fprogAddress, 0n, 0n, 0n);
   if (fd < 0n) {
     const errno = libc.errno();
     report(`installing the recording filter failed: ${errnoName(errno) ?? `errno ${errno}`}`, installHint(errno));
@@ -113,6 +111,5 @@ function installAndExec(
   // The filter is on: one raw write and one exit_group, nothing the runtime might add.
   const errno = libc.errno();
   libc.write(2, new TextEncoder().encode(`seccompiler record: error: execve ${path} failed with errno ${errno}\n`));
-  void keepAlive;
   libc.exit(errno === 2 || errno === 20 ? RECORD_EXIT.NOT_FOUND : RECORD_EXIT.NOT_EXECUTABLE);
 }
