@@ -21,14 +21,18 @@ export interface CommandTables {
 
 const encoder = new TextEncoder();
 
-/** `text` + NUL; throws on an embedded NUL, which no C string can hold. @private */
-function cString(text: string, what: string): Uint8Array {
-  if (text.includes("\0")) throw new Error(`${what} contains a NUL byte, which execve cannot pass`);
-  return encoder.encode(`${text}\0`);
+/** `text` (or raw bytes) + NUL; throws on an embedded NUL, which no C string can hold. @private */
+function cString(text: string | Uint8Array, what: string): Uint8Array {
+  const bytes = typeof text === "string" ? encoder.encode(text) : text;
+  if (bytes.includes(0)) throw new Error(`${what} contains a NUL byte, which execve cannot pass`);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
 }
 
 /**
- * Builds `path`, `argv` and `envp` (from `env`, skipping undefined values).
+ * Builds `path`, `argv` and `envp`. `env` is either an environment object
+ * (undefined values skipped) or the entries as raw bytes, passed unchanged.
  *
  * @example
  * ```ts
@@ -39,11 +43,11 @@ function cString(text: string, what: string): Uint8Array {
 export function commandTables(
   libc: Libc,
   path: string,
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
+  argv: readonly (string | Uint8Array)[],
+  env: Readonly<Record<string, string | undefined>> | readonly Uint8Array[],
 ): CommandTables {
   const strings: Uint8Array[] = [];
-  const table = (items: readonly string[], what: string): BigUint64Array => {
+  const table = (items: readonly (string | Uint8Array)[], what: string): BigUint64Array => {
     const pointers = new BigUint64Array(items.length + 1);
     items.forEach((item, i) => {
       const buffer = cString(item, `${what} ${i}`);
@@ -52,6 +56,8 @@ export function commandTables(
     });
     return pointers;
   };
-  const entries = Object.entries(env).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${value}`]));
+  const entries = Array.isArray(env)
+    ? env as readonly Uint8Array[]
+    : Object.entries(env).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${value}`]));
   return { path: cString(path, "the program path"), argv: table(argv, "argument"), envp: table(entries, "environment entry"), strings };
 }

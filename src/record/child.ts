@@ -17,6 +17,7 @@ import { actionValue } from "../action.ts";
 import { JEQ_K, JGE_K, jump, LD_ABS, type Program, RET_K, SECCOMP_DATA, stmt } from "../bpf/insn.ts";
 import { errnoName, hostArchInfo, type Libc, openLibc, type PreparedFilter, prepareFilter, setNoNewPrivs } from "../install/mod.ts";
 import { resolveCommand } from "../launcher/resolve.ts";
+import { applyHandover, getEntry, type Handover, HandoverError, planHandover } from "../launcher/handover.ts";
 import { writeAll } from "../output.ts";
 import { type CommandTables, commandTables } from "./argv.ts";
 import { NOTIFY } from "./kernel.ts";
@@ -76,14 +77,31 @@ function installHint(errno: number): string {
 export async function recordChildMain(command: readonly string[]): Promise<number> {
   const arch = hostArchInfo();
   const libc = await openLibc();
-  const [name, ...rest] = command;
-  const resolution = resolveCommand(name, process.env.PATH);
+  // The target inherits what `exec` would give it (the caller's environment, signals, open-files
+  // limit and descriptors, not the runtime's), so that the recording matches later runs under exec.
+  let handover: Handover;
+  try {
+    handover = planHandover(command, 0);
+  } catch (error) {
+    if (!(error instanceof HandoverError)) throw error;
+    report(error.message, error.hint);
+    return RECORD_EXIT.LAUNCHER_ERROR;
+  }
+  const [name] = command;
+  const resolution = resolveCommand(name, getEntry(handover.envp, "PATH"));
   if (!resolution.ok) {
     report(resolution.message, resolution.hint);
     return resolution.reason === "not-found" ? RECORD_EXIT.NOT_FOUND : RECORD_EXIT.NOT_EXECUTABLE;
   }
-  const image = commandTables(libc, resolution.path, [name, ...rest], process.env);
+  const image = commandTables(libc, resolution.path, handover.argv, handover.envp);
   const prepared = prepareFilter(libc, notifyProgram(arch));
+  try {
+    applyHandover(libc, arch, handover);
+  } catch (error) {
+    if (!(error instanceof HandoverError)) throw error;
+    report(error.message, error.hint);
+    return RECORD_EXIT.LAUNCHER_ERROR;
+  }
   return installAndExec(libc, arch, prepared, image, resolution.path);
 }
 
