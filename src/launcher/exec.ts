@@ -66,8 +66,9 @@ export const EXEC_EXIT = {
 } as const;
 
 /** Usage text of `seccompiler exec --help`. */
-export const EXEC_USAGE = `Usage: seccompiler exec (--filter-file FILE [--bytes-limit N] | --policy FILE)
-      options: EXEC_OPTIONS,
+export const EXEC_USAGE = `Usage: seccompiler exec (--filter-file FILE [--bytes-limit N] | --policy FILE [--max-input-bytes N])
+                        [--sha256 HEX] [--thread NAME] [--preserve-fds N] [--no-exec-guard] [--dry-run]
+                        -- PROGRAM [ARGS...]
 
 Installs one thread's seccomp filter on the launcher, then execve's PROGRAM
 (searched in PATH like execvp), which runs under the filter from its first
