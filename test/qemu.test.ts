@@ -51,6 +51,7 @@ function enosysLibc(prctlResult: number, prctlErrno: number): Libc {
     errno: () => errno,
     address: () => 0x1000n,
     copyToAddress: () => {},
+    nativeFunction4: () => () => -38n,
   };
 }
 

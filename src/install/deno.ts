@@ -43,6 +43,10 @@ interface DenoFfi {
     value(pointer: object): bigint | number;
     create(address: bigint): object | null;
   };
+  UnsafeFnPointer: new (
+    pointer: object,
+    definition: { readonly parameters: readonly ["u64", "u64", "u64", "u64"]; readonly result: "i64" },
+  ) => { call(a0: bigint, a1: bigint, a2: bigint, a3: bigint): bigint | number };
 }
 
 const Deno = (globalThis as unknown as { Deno: DenoFfi }).Deno;
@@ -71,6 +75,12 @@ export function openDenoLibc(path: string): Libc {
     },
     // errno is thread-local, so its location is looked up on every read.
     errno: () => new Deno.UnsafePointerView(symbols.__errno_location()!).getInt32(),
+    nativeFunction4(address) {
+      const pointer = Deno.UnsafePointer.create(address);
+      if (pointer === null) throw new Error("nativeFunction4: null address");
+      const fn = new Deno.UnsafeFnPointer(pointer, { parameters: ["u64", "u64", "u64", "u64"], result: "i64" } as const);
+      return (a0, a1, a2, a3) => BigInt(fn.call(a0, a1, a2, a3));
+    },
     copyToAddress(address, bytes) {
       if (bytes.length === 0) return;
       const pointer = Deno.UnsafePointer.create(address);

@@ -12,6 +12,7 @@ import type { BpfIssue } from "../bpf/errors.ts";
  * * `action-unavailable`: the program returns an action the running kernel lacks;
  * * `unsupported-platform`: not Linux, an architecture without a syscall table, or no FFI;
  * * `libc-not-found`: no C library could be opened;
+ * * `permission-denied`: the runtime's permission system refused (Deno without `--allow-ffi`);
  * * `no-new-privs-failed`: `prctl(PR_SET_NO_NEW_PRIVS)` failed;
  * * `seccomp-unavailable`: this kernel, or an emulator such as qemu-user, offers no seccomp filters at all;
  * * `seccomp-failed`: the kernel refused the filter;
@@ -23,6 +24,7 @@ export type InstallErrorCode =
   | "action-unavailable"
   | "unsupported-platform"
   | "libc-not-found"
+  | "permission-denied"
   | "no-new-privs-failed"
   | "seccomp-unavailable"
   | "seccomp-failed"

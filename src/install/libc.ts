@@ -39,6 +39,12 @@ export interface Libc {
    * `bytes.length` bytes (memory this process mapped itself, e.g. with `mmap`).
    */
   copyToAddress(address: bigint, bytes: Uint8Array): void;
+  /**
+   * A callable for the native function at `address` taking four 64-bit
+   * integers and returning one (the C ABI). The FFI trampoline is built now,
+   * so later calls allocate nothing.
+   */
+  nativeFunction4(address: bigint): (a0: bigint, a1: bigint, a2: bigint, a3: bigint) => bigint;
 }
 
 /** musl spells some machine names differently from seccompiler. @private */
@@ -106,6 +112,11 @@ async function loadLibc(): Promise<Libc> {
     try {
       return open(candidate);
     } catch (error) {
+      if (isPermissionError(error)) {
+        throw new InstallError("permission-denied", `Deno refused to load a C library: ${(error as Error).message}`, {
+          hint: "run deno with --allow-ffi (the seccompiler exec launcher needs --allow-all)",
+        });
+      }
       failures.push(`${candidate}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
@@ -121,4 +132,17 @@ async function runtimeOpener(): Promise<LibcOpener> {
   throw new InstallError("unsupported-platform", "installing filters needs the FFI of Bun or Deno", {
     hint: "run with bun, or with deno and --allow-ffi",
   });
+}
+
+/**
+ * Whether `error` is Deno's permission refusal (`NotCapable`, formerly
+ * `PermissionDenied`), as opposed to a failure of the call itself.
+ *
+ * @example
+ * ```ts
+ * isPermissionError(new Error("x")); // false
+ * ```
+ */
+export function isPermissionError(error: unknown): boolean {
+  return error instanceof Error && (error.name === "NotCapable" || error.name === "PermissionDenied");
 }

@@ -61,7 +61,7 @@ export {
   type InstallErrorDetails,
   seccompHint,
 } from "./errors.ts";
-export { type Libc, openLibc } from "./libc.ts";
+export { isPermissionError, type Libc, openLibc } from "./libc.ts";
 export {
   checkActionsAvailable,
   checkProgram,

@@ -28,6 +28,7 @@ import {
   hostArchInfo,
   InstallError,
   installPrepared,
+  isPermissionError,
   type Libc,
   openLibc,
   prepareFilter,
@@ -36,6 +37,7 @@ import {
 import { GUARD_LENGTH, withExecGuard } from "./guard.ts";
 import { buildExecImage, type ExecImage, ImageError } from "./image.ts";
 import { resolveCommand } from "./resolve.ts";
+import { type InstallAndExec, nativeInstallAndExec } from "./native.ts";
 import { applyHandover, getEntry, type Handover, HandoverError, planHandover, RLIM_INFINITY } from "./handover.ts";
 import { writeAll } from "../output.ts";
 import {
@@ -252,6 +254,8 @@ async function loadPrograms(options: ExecOptions, arch: ArchInfo): Promise<Map<s
 /** Everything decided before install. @private */
 interface LaunchPlan {
   readonly handover: Handover;
+  /** The one-call seccomp+execve stub, where the architecture has one. */
+  readonly stub?: InstallAndExec;
   readonly thread: string;
   readonly arch: ArchInfo;
   readonly policyLength: number;
@@ -344,6 +348,7 @@ async function plan(options: ExecOptions, libc: Libc, arch: ArchInfo): Promise<L
     commandPath: resolution.path,
     argv,
     handover,
+    stub: nativeInstallAndExec(libc, arch),
     image,
     execveVerdict: verdict,
   };
@@ -404,13 +409,28 @@ function installAndExec(libc: Libc, plan: LaunchPlan, prepared: ReturnType<typeo
     if (error instanceof HandoverError) throw new LaunchError(error.message, EXEC_EXIT.LAUNCHER_ERROR, error.hint);
     throw error;
   }
-  setNoNewPrivs(libc);
-  installPrepared(libc, prepared, { allThreads: false });
   const { pathAddress, argvAddress, envpAddress } = plan.image;
-  libc.syscall(plan.arch.syscalls.get("execve")!, pathAddress, argvAddress, envpAddress, 0n, 0n, 0n);
-  const errno = libc.errno();
+  // Everything the failure path writes is encoded now: after the install, only raw calls remain.
+  const failure = (errno: number) =>
+    `seccompiler: error: execve ${plan.commandPath} failed with errno ${errno} after the filter was installed\n`;
+  setNoNewPrivs(libc);
+  let errno: number;
+  const direct = plan.stub ? plan.stub(prepared.fprogAddress, pathAddress, argvAddress, envpAddress) : undefined;
+  if (direct !== undefined && direct < -4096n) {
+    // seccomp() and execve() ran in one native call, with no runtime code between them; execve failed.
+    errno = Number(-(direct + 4096n));
+  } else if (direct !== undefined && direct !== -38n) {
+    // seccomp() refused the filter: nothing is installed. The installer repeats the call and names the reason.
+    installPrepared(libc, prepared, { allThreads: false });
+    throw new LaunchError(`seccomp() failed with errno ${-direct}`);
+  } else {
+    // No stub for this architecture, or seccomp() missing (ENOSYS: the prctl fallback): two FFI calls.
+    installPrepared(libc, prepared, { allThreads: false });
+    libc.syscall(plan.arch.syscalls.get("execve")!, pathAddress, argvAddress, envpAddress, 0n, 0n, 0n);
+    errno = libc.errno();
+  }
   const code = errno === 2 || errno === 20 ? EXEC_EXIT.NOT_FOUND : EXEC_EXIT.NOT_EXECUTABLE;
-  libc.write(2, new TextEncoder().encode(`seccompiler: error: execve ${plan.commandPath} failed with errno ${errno} after the filter was installed\n`));
+  libc.write(2, encoder.encode(failure(errno)));
   libc.exit(code);
 }
 
@@ -458,6 +478,13 @@ export async function execMain(args: string[]): Promise<number> {
     }
     if (error instanceof InstallError) {
       report(error.message, error.hint);
+      return EXEC_EXIT.LAUNCHER_ERROR;
+    }
+    if (isPermissionError(error)) {
+      report(
+        `Deno permission missing: ${(error as Error).message}`,
+        "run the launcher with deno run --allow-all (it needs FFI and /proc/self, which Deno opens only under --allow-all)",
+      );
       return EXEC_EXIT.LAUNCHER_ERROR;
     }
     report(`internal error: ${error instanceof Error ? error.message : String(error)}`, "this is a bug in seccompiler; please report it");

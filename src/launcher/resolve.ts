@@ -76,7 +76,10 @@ function checkCandidate(path: string, shown: string): Resolution {
   }
   try {
     accessSync(path, constants.X_OK);
-  } catch {
+  } catch (error) {
+    // Only the kernel's "no" means not executable; a runtime's permission refusal is reported as itself.
+    const code = (error as { code?: string }).code;
+    if (code !== "EACCES" && code !== "EPERM") throw error;
     return {
       ok: false,
       reason: "not-executable",
