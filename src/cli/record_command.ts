@@ -5,7 +5,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { writeFileAtomic } from "../fs.ts";
+import { writeOutput } from "../fs.ts";
 import { hostArchInfo, InstallError } from "../install/mod.ts";
 import { recordChildMain } from "../record/child.ts";
 import { MergeError, mergePolicy, renderPolicy } from "../record/policy.ts";
@@ -182,7 +182,7 @@ export async function recordCommand(args: string[]): Promise<number> {
   } else if (text !== existing || options.output !== undefined) {
     // An unchanged --merge file is left alone entirely (not even rewritten).
     try {
-      writeFileAtomic(destination, text);
+      writeOutput(destination, text);
       wrote = `; wrote ${destination}`;
     } catch (error) {
       err(`seccompiler record: error: cannot write ${destination}: ${(error as Error).message}`);
