@@ -10,7 +10,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseJsonc } from "jsonc-parser";
@@ -245,6 +245,19 @@ describe("record on the real kernel", { skip: skipUnless("kernel", kernelReason,
     const again = cli(["exec", "--policy", file, "--", "/bin/ls", "/"]);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stdout, listing);
+  });
+
+  test("output: /dev/null is written into, never replaced; a symbolic link is refused and left alone", () => {
+    const r = cli(["record", "-o", "/dev/null", "--", "/bin/true"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(statSync("/dev/null").isCharacterDevice());
+    writeFileSync(join(work, "precious.txt"), "keep");
+    symlinkSync(join(work, "precious.txt"), join(work, "link.json"));
+    const refused = cli(["record", "-o", "link.json", "--", "/bin/true"]);
+    assert.equal(refused.code, 125, refused.stderr);
+    assert.match(refused.stderr, /cannot write link\.json/);
+    assert.equal(readFileSync(join(work, "precious.txt"), "utf8"), "keep");
+    assert.ok(lstatSync(join(work, "link.json")).isSymbolicLink());
   });
 
   test("a missing program: 127 and no policy", () => {

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { writeFileAtomic } from "../fs.ts";
+import { writeOutput } from "../fs.ts";
+import { DEFAULT_MAX_INPUT_BYTES, formatInputError, InputError, readPolicyFile } from "../input.ts";
 import { hostArchInfo, InstallError } from "../install/mod.ts";
 import { recordChildMain } from "../record/child.ts";
 import { MergeError, mergePolicy, renderPolicy } from "../record/policy.ts";
@@ -126,9 +126,10 @@ export async function recordCommand(args: string[]): Promise<number> {
   let existing: string | undefined;
   if (options.merge !== undefined) {
     try {
-      existing = readFileSync(options.merge, "utf8");
+      existing = readPolicyFile(options.merge, { limit: DEFAULT_MAX_INPUT_BYTES }).text;
     } catch (error) {
-      err(`seccompiler record: error: cannot read ${options.merge}: ${(error as Error).message}`);
+      if (!(error instanceof InputError)) throw error;
+      err(formatInputError(error));
       return RECORD_FAILED;
     }
   }
@@ -182,7 +183,7 @@ export async function recordCommand(args: string[]): Promise<number> {
   } else if (text !== existing || options.output !== undefined) {
     // An unchanged --merge file is left alone entirely (not even rewritten).
     try {
-      writeFileAtomic(destination, text);
+      writeOutput(destination, text);
       wrote = `; wrote ${destination}`;
     } catch (error) {
       err(`seccompiler record: error: cannot write ${destination}: ${(error as Error).message}`);
