@@ -1,57 +1,51 @@
 /**
- * Firecracker's seccomp filter container (v0.25 – v1.14): a bincode-encoded
- * map from thread category to BPF program, little-endian, fixed-width ints.
+ * Firecracker filter files: thread name → BPF program, in either of the two
+ * layouts Firecracker has used — `bitcode` (v1.15 and later, the default) or
+ * `bincode` (v0.25 to v1.14). Every reader goes through
+ * {@link deserializeBinary}, which detects the layout.
  *
- * ```text
- * file   := map_len:u64le  entry{map_len}
- * entry  := key_len:u64le  key:bytes[key_len]  insn_count:u64le  insn{insn_count}
- * insn   := code:u16le  jt:u8  jf:u8  k:u32le
- * ```
- *
- * The writer is reproducible (entries sorted by the UTF-8 bytes of the key,
- * as a Rust `BTreeMap<String, _>` orders them). The reader accepts any entry
- * order but is strict about everything else: the input may come from anyone,
- * so every length is range-checked as a `bigint` before it is used.
+ * This module is the filter layer: it turns programs into u64s or
+ * instruction bytes and back, and applies this project's rules (no empty or
+ * over-long programs, programs the kernel would accept, Firecracker's size
+ * limit, no thread names that collide in Firecracker). The byte layouts
+ * themselves are in `container/bincode.ts` and `container/bitcode.ts`.
  *
  * @module
  */
 import { decodeProgram, encodeProgram, INSN_SIZE } from "./bpf/encode.ts";
-import { BPF_MAXINSNS, type Program } from "./bpf/insn.ts";
+import { BPF_MAXINSNS, type Instruction, type Program } from "./bpf/insn.ts";
 import { validateProgram } from "./bpf/validate.ts";
+import { decodeBincode, encodeBincode } from "./container/bincode.ts";
+import {
+  bitcodeRawValues,
+  bitcodeValueOffset,
+  bitcodeValues,
+  decodeBitcode,
+  encodeBitcode,
+} from "./container/bitcode.ts";
+import {
+  CONTAINER_FORMATS,
+  ContainerError,
+  type ContainerFormat,
+  DEFAULT_BYTES_LIMIT,
+  describeFormat,
+  keyBytes,
+  sortedByKey,
+} from "./container/common.ts";
+import { caseCollisions } from "./firecracker.ts";
 
-/** Firecracker's `DESERIALIZATION_BYTES_LIMIT`: the default largest container accepted. */
-export const DEFAULT_BYTES_LIMIT = 100_000;
+export { CONTAINER_FORMATS, ContainerError, DEFAULT_BYTES_LIMIT, describeFormat };
+export type { ContainerFormat };
 
-/**
- * A container that cannot be written or read.
- *
- * Codes: `empty-program`, `program-too-long`, `duplicate-key`, `invalid-key`,
- * `bad-field` (writer and reader); `truncated`, `too-large`, `bad-map-length`,
- * `bad-key-length`, `invalid-utf8`, `bad-program-length`, `trailing-bytes`,
- * `invalid-program` (reader).
- *
- * @example
- * ```ts
- * try { deserializeBinary(bytes); } catch (e) { if (e instanceof ContainerError) console.log(e.code, e.offset); }
- * ```
- */
-export class ContainerError extends Error {
-  /** Stable machine-readable code. */
-  readonly code: string;
-  /** Byte offset in the input of the offending field (reader errors). */
-  readonly offset?: number;
-  /** Thread category (map key) involved, when there is one. */
-  readonly key?: string;
-  constructor(code: string, message: string, details?: { offset?: number; key?: string }) {
-    super(message);
-    this.name = "ContainerError";
-    this.code = code;
-    if (details?.offset !== undefined) this.offset = details.offset;
-    if (details?.key !== undefined) this.key = details.key;
-  }
+/** Options for {@link serializeBinary}. */
+export interface SerializeOptions {
+  /** Layout to write. Default `bitcode`, what Firecracker v1.15 and later read. */
+  readonly format?: ContainerFormat;
+  /** Largest file written, in bytes (Firecracker reads at most 100,000). Default 100,000. */
+  readonly bytesLimit?: number;
 }
 
-/** Options for {@link deserializeBinary}. */
+/** Options for {@link deserializeBinary} and {@link readContainer}. */
 export interface DeserializeOptions {
   /** Largest input accepted, in bytes; checked before anything is decoded. Default 100,000 like Firecracker. */
   readonly bytesLimit?: number;
@@ -63,33 +57,45 @@ export interface DeserializeOptions {
    * is a hazard.
    */
   readonly allowEmpty?: boolean;
+  /** Read this layout only. Default: detect it (and refuse bytes that are valid in both). */
+  readonly format?: ContainerFormat;
 }
 
-const utf8Encoder = new TextEncoder();
+/** What {@link readContainer} returns. */
+export interface ReadContainer {
+  /** The layout the file is in. */
+  readonly format: ContainerFormat;
+  /** Thread name → program. */
+  readonly programs: Map<string, Program>;
+}
 
 /**
- * Writes filters as a Firecracker container. Entries are sorted by the UTF-8
- * bytes of their key, so the output does not depend on insertion order.
- * Programs are not validated (Firecracker's own test fixtures are not valid
- * seccomp programs), only checked to be 1–4096 encodable instructions.
+ * Writes filters as a Firecracker filter file, `bitcode` (v1.15+) unless
+ * `options.format` says `bincode` (v0.25–v1.14). Entries are sorted by the
+ * UTF-8 bytes of their key, as Firecracker's own compiler writes them, so the
+ * output does not depend on insertion order. Programs are not validated
+ * (Firecracker's own test fixtures are not valid seccomp programs), only
+ * checked to be 1–4096 encodable instructions. Refuses thread names that
+ * differ only in case (`case-collision`: Firecracker lowercases them and keeps
+ * one at random) and files over `bytesLimit` (`too-large`).
  *
  * @example
  * ```ts
- * serializeBinary({ api: [stmt(BPF.RET | BPF.K, 0x7fff0000)] }).length; // 35
+ * import { BPF, stmt } from "./bpf/insn.ts";
+ * serializeBinary({ api: [stmt(BPF.RET | BPF.K, 0x7fff0000)] }).length; // 15
+ * serializeBinary({ api: [stmt(BPF.RET | BPF.K, 0x7fff0000)] }, { format: "bincode" }).length; // 35
  * ```
  */
 export function serializeBinary(
   filters: ReadonlyMap<string, Program> | Readonly<Record<string, Program>>,
+  options: SerializeOptions = {},
 ): Uint8Array {
-  const entries = filters instanceof Map ? [...filters.entries()] : Object.entries(filters);
-  const encoded = entries.map(([key, program]) => {
-    const keyBytes = utf8Encoder.encode(key);
-    // Lone surrogates encode as U+FFFD, which would silently rename the filter.
-    if (new TextDecoder().decode(keyBytes) !== key) {
-      throw new ContainerError("invalid-key", `filter name ${JSON.stringify(key)} is not well-formed Unicode`, {
-        key,
-      });
-    }
+  const format = options.format ?? "bitcode";
+  if (!CONTAINER_FORMATS.includes(format)) {
+    throw new ContainerError("unknown-format", `unknown filter file format ${JSON.stringify(format)}; expected bitcode or bincode`);
+  }
+  const entries = (filters instanceof Map ? [...filters.entries()] : Object.entries(filters)).map(([key, program]) => {
+    const bytes = keyBytes(key);
     if (program.length === 0) {
       throw new ContainerError(
         "empty-program",
@@ -110,39 +116,189 @@ export function serializeBinary(
     } catch (error) {
       throw new ContainerError("bad-field", `filter "${key}": ${(error as Error).message}`, { key });
     }
-    return { key, keyBytes, body, count: program.length };
+    return { key, bytes, body };
   });
-  encoded.sort((a, b) => compareBytes(a.keyBytes, b.keyBytes));
-  for (let i = 1; i < encoded.length; i++) {
-    if (compareBytes(encoded[i - 1].keyBytes, encoded[i].keyBytes) === 0) {
-      throw new ContainerError("duplicate-key", `filter name "${encoded[i].key}" appears twice`, {
-        key: encoded[i].key,
-      });
-    }
+  const sorted = sortedByKey(entries);
+  const [collision] = caseCollisions(sorted.map((entry) => entry.key));
+  if (collision) {
+    throw new ContainerError(
+      "case-collision",
+      `filter names ${JSON.stringify(collision[0])} and ${JSON.stringify(collision[1])} differ only in case; ` +
+        `Firecracker lowercases names and would keep one of the two at random`,
+      { key: collision[1] },
+    );
   }
-  const size = encoded.reduce((total, entry) => total + 16 + entry.keyBytes.length + entry.body.length, 8);
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(encoded.length), true);
-  let offset = 8;
-  for (const { keyBytes, body, count } of encoded) {
-    view.setBigUint64(offset, BigInt(keyBytes.length), true);
-    out.set(keyBytes, offset + 8);
-    offset += 8 + keyBytes.length;
-    view.setBigUint64(offset, BigInt(count), true);
-    out.set(body, offset + 8);
-    offset += 8 + body.length;
+  const out = format === "bincode"
+    ? encodeBincode(sorted.map(({ bytes, body }) => ({ key: bytes, body })))
+    : encodeBitcode(sorted.map(({ bytes, body }) => ({ key: bytes, values: u64sOf(body) })));
+  const bytesLimit = options.bytesLimit ?? DEFAULT_BYTES_LIMIT;
+  if (out.length > bytesLimit) {
+    throw new ContainerError(
+      "too-large",
+      `the filter file would be ${out.length} bytes, over the ${bytesLimit}-byte limit Firecracker reads`,
+    );
   }
   return out;
 }
 
+/** Encoded instructions as the u64s bitcode stores (`code | jt << 16 | jf << 24 | k << 32`). @private */
+function u64sOf(body: Uint8Array): bigint[] {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const values: bigint[] = [];
+  for (let at = 0; at < body.length; at += INSN_SIZE) values.push(view.getBigUint64(at, true));
+  return values;
+}
+
+/** The instruction a bitcode u64 stands for. @private */
+function instructionOf(value: bigint): Instruction {
+  const low = Number(value & 0xffff_ffffn);
+  return { code: low & 0xffff, jt: (low >>> 16) & 0xff, jf: low >>> 24, k: Number(value >> 32n) };
+}
+
+/** A thread after structural decoding, in either layout. @private */
+interface DecodedThread {
+  readonly key: string;
+  /** Offset of the field holding the instruction count. */
+  readonly countOffset: number;
+  readonly count: number;
+  /** Builds the program (allocates `count` instructions). */
+  readonly program: () => Program;
+  /** Offset of instruction `pc`. */
+  readonly offsetOf: (pc: number) => number;
+}
+
+/** Structural decoding of one layout; throws ContainerError. @private */
+function decodeStructure(input: Uint8Array, format: ContainerFormat): DecodedThread[] {
+  if (format === "bincode") {
+    return [...decodeBincode(input)].map(([key, thread]) => ({
+      key,
+      countOffset: thread.countOffset,
+      count: thread.program.length,
+      program: () => thread.program,
+      offsetOf: (pc) => thread.programOffset + pc * INSN_SIZE,
+    }));
+  }
+  const file = decodeBitcode(input);
+  return [...file.threads].map(([key, thread]) => ({
+    key,
+    countOffset: thread.lengthOffset,
+    count: thread.count,
+    program: () => {
+      const raw = bitcodeRawValues(file, key);
+      return raw ? decodeProgram(raw, "little") : bitcodeValues(file, key).map(instructionOf);
+    },
+    offsetOf: (pc) => bitcodeValueOffset(file, key, pc),
+  }));
+}
+
 /**
- * Reads a Firecracker container, refusing anything malformed or hostile with
- * a {@link ContainerError} that names the problem and its byte offset:
- * oversized input (before any decoding), truncation, lengths that cannot fit
- * in what remains, invalid UTF-8 keys, empty or over-long programs, duplicate
- * keys, trailing bytes, and (unless `validate: false`) programs the kernel
- * would refuse. Entries may come in any order.
+ * The layout of `input`, decided by structure alone: the one layout it
+ * decodes in. Bytes that decode in both are refused (`ambiguous-format`)
+ * rather than guessed; bytes that decode in neither get the error of the
+ * layout that read further (its code and offset), naming both.
+ *
+ * @private
+ */
+function detect(input: Uint8Array): { format: ContainerFormat; threads: DecodedThread[] } {
+  const results = CONTAINER_FORMATS.map((format) => {
+    try {
+      return { format, threads: decodeStructure(input, format) };
+    } catch (error) {
+      if (!(error instanceof ContainerError)) throw error;
+      return { format, error };
+    }
+  });
+  const decoded = results.filter((result) => result.threads !== undefined);
+  if (decoded.length === 1) return { format: decoded[0].format, threads: decoded[0].threads! };
+  if (decoded.length > 1) {
+    throw new ContainerError(
+      "ambiguous-format",
+      `these ${input.length} bytes are a valid filter file in both layouts (${
+        CONTAINER_FORMATS.map(describeFormat).join(" and ")
+      }); name the layout with --container bitcode|bincode (library: the format option)`,
+      { offset: 0 },
+    );
+  }
+  const failures = results.map((result) => ({ format: result.format, error: result.error! }));
+  failures.sort((a, b) => (b.error.offset ?? 0) - (a.error.offset ?? 0));
+  const [best, other] = failures;
+  const describe = (f: typeof best) => `as ${f.format} (${describeFormat(f.format)}): ${f.error.message} (at byte ${f.error.offset ?? 0})`;
+  throw new ContainerError(best.error.code, `not a filter file in either layout; ${describe(best)}; ${describe(other)}`, {
+    offset: best.error.offset ?? 0,
+    ...(best.error.key !== undefined ? { key: best.error.key } : {}),
+  });
+}
+
+/**
+ * Reads a Firecracker filter file in either layout and says which it was.
+ * Without `options.format` the layout is detected from the structure of the
+ * bytes; bytes valid in both layouts are refused (`ambiguous-format`) unless
+ * the layout is named. Everything malformed or hostile is refused with a
+ * {@link ContainerError} naming the problem and its byte offset: oversized
+ * input (checked before any decoding), truncation, lengths that cannot fit in
+ * what remains, invalid UTF-8 names, empty or over-long programs, trailing
+ * bytes, and (unless `validate: false`) programs the kernel would refuse.
+ *
+ * Beyond that, each layout is read as Firecracker reads it: entries in any
+ * order; in bitcode, every encoding bitcode accepts, and a name given twice
+ * keeps its last program (bincode files with a name given twice are refused).
+ *
+ * @example
+ * ```ts
+ * const { format, programs } = readContainer(Deno.readFileSync("seccomp.bpf"));
+ * console.log(format, programs.get("vmm")?.length);
+ * ```
+ */
+export function readContainer(input: Uint8Array, options: DeserializeOptions = {}): ReadContainer {
+  const bytesLimit = options.bytesLimit ?? DEFAULT_BYTES_LIMIT;
+  if (input.length > bytesLimit) {
+    throw new ContainerError("too-large", `filter file is ${input.length} bytes, over the ${bytesLimit}-byte limit`, {
+      offset: bytesLimit,
+    });
+  }
+  if (options.format !== undefined && !CONTAINER_FORMATS.includes(options.format)) {
+    throw new ContainerError("unknown-format", `unknown filter file format ${JSON.stringify(options.format)}; expected bitcode or bincode`);
+  }
+  const { format, threads } = options.format
+    ? { format: options.format, threads: decodeStructure(input, options.format) }
+    : detect(input);
+  const programs = new Map<string, Program>();
+  for (const thread of threads) {
+    const { key, count } = thread;
+    if (count === 0 && !options.allowEmpty) {
+      throw new ContainerError(
+        "empty-program",
+        `filter "${key}" has no instructions (Firecracker would run that thread unfiltered)`,
+        { offset: thread.countOffset, key },
+      );
+    }
+    if (count > BPF_MAXINSNS) {
+      throw new ContainerError(
+        "program-too-long",
+        `filter "${key}" has ${count} instructions; the kernel accepts at most ${BPF_MAXINSNS}`,
+        { offset: thread.countOffset, key },
+      );
+    }
+    const program = thread.program();
+    if (options.validate !== false && program.length > 0) {
+      const issues = validateProgram(program);
+      if (issues.length > 0) {
+        const { pc, message } = issues[0];
+        throw new ContainerError(
+          "invalid-program",
+          `filter "${key}" would be refused by the kernel: instruction ${pc}: ${message}`,
+          { offset: thread.offsetOf(pc), key },
+        );
+      }
+    }
+    programs.set(key, program);
+  }
+  return { format, programs };
+}
+
+/**
+ * Reads a Firecracker filter file in either layout (see {@link readContainer},
+ * which also says which layout it was).
  *
  * @example
  * ```ts
@@ -151,149 +307,5 @@ export function serializeBinary(
  * ```
  */
 export function deserializeBinary(input: Uint8Array, options: DeserializeOptions = {}): Map<string, Program> {
-  const bytesLimit = options.bytesLimit ?? DEFAULT_BYTES_LIMIT;
-  if (input.length > bytesLimit) {
-    throw new ContainerError(
-      "too-large",
-      `container is ${input.length} bytes, over the ${bytesLimit}-byte limit`,
-      { offset: bytesLimit },
-    );
-  }
-  const reader = new Reader(input);
-  const mapLenOffset = reader.offset;
-  const mapLen = reader.u64("the entry count");
-  // Each entry takes at least 16 bytes (key_len + insn_count).
-  const maxEntries = BigInt(Math.floor(reader.remaining / 16));
-  if (mapLen > maxEntries) {
-    throw new ContainerError(
-      "bad-map-length",
-      `container claims ${mapLen} entries but the ${reader.remaining} bytes after the count hold at most ${maxEntries}`,
-      { offset: mapLenOffset },
-    );
-  }
-  const filters = new Map<string, Program>();
-  for (let index = 0; index < Number(mapLen); index++) {
-    const { key, keyOffset, program } = readEntry(reader, index, options);
-    if (filters.has(key)) {
-      throw new ContainerError("duplicate-key", `filter "${key}" appears twice (Firecracker would keep one silently)`, {
-        offset: keyOffset,
-        key,
-      });
-    }
-    filters.set(key, program);
-  }
-  if (reader.remaining > 0) {
-    throw new ContainerError(
-      "trailing-bytes",
-      `${reader.remaining} unexpected bytes after the last of ${mapLen} entries`,
-      { offset: reader.offset },
-    );
-  }
-  return filters;
-}
-
-/** Reads and checks one `key_len key insn_count insn*` entry. @private */
-function readEntry(
-  reader: Reader,
-  index: number,
-  options: DeserializeOptions,
-): { key: string; keyOffset: number; program: Program } {
-  const keyLenOffset = reader.offset;
-  const keyLen = reader.u64(`the name length of entry ${index}`);
-  if (keyLen > BigInt(reader.remaining)) {
-    throw new ContainerError(
-      "bad-key-length",
-      `entry ${index} claims a ${keyLen}-byte name but only ${reader.remaining} bytes remain`,
-      { offset: keyLenOffset },
-    );
-  }
-  const keyOffset = reader.offset;
-  let key: string;
-  try {
-    key = new TextDecoder("utf-8", { fatal: true }).decode(reader.bytes(Number(keyLen)));
-  } catch {
-    throw new ContainerError("invalid-utf8", `the name of entry ${index} is not valid UTF-8`, { offset: keyOffset });
-  }
-  const countOffset = reader.offset;
-  const count = reader.u64(`the instruction count of filter "${key}"`);
-  if (count === 0n && !options.allowEmpty) {
-    throw new ContainerError(
-      "empty-program",
-      `filter "${key}" has no instructions (Firecracker would run that thread unfiltered)`,
-      { offset: countOffset, key },
-    );
-  }
-  if (count > BigInt(BPF_MAXINSNS)) {
-    throw new ContainerError(
-      "program-too-long",
-      `filter "${key}" claims ${count} instructions; the kernel accepts at most ${BPF_MAXINSNS}`,
-      { offset: countOffset, key },
-    );
-  }
-  const byteCount = count * BigInt(INSN_SIZE);
-  if (byteCount > BigInt(reader.remaining)) {
-    throw new ContainerError(
-      "bad-program-length",
-      `filter "${key}" claims ${count} instructions (${byteCount} bytes) but only ${reader.remaining} bytes remain`,
-      { offset: countOffset, key },
-    );
-  }
-  const programOffset = reader.offset;
-  const program = decodeProgram(reader.bytes(Number(byteCount)), "little");
-  if (options.validate !== false && program.length > 0) {
-    const issues = validateProgram(program);
-    if (issues.length > 0) {
-      const { pc, message } = issues[0];
-      throw new ContainerError(
-        "invalid-program",
-        `filter "${key}" would be refused by the kernel: instruction ${pc}: ${message}`,
-        { offset: programOffset + pc * INSN_SIZE, key },
-      );
-    }
-  }
-  return { key, keyOffset, program };
-}
-
-/** Orders byte strings lexicographically, as Rust compares `String`s. @private */
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) {
-    if (a[i] !== b[i]) return a[i] - b[i];
-  }
-  return a.length - b.length;
-}
-
-/** Bounds-checked little-endian cursor over the input. @private */
-class Reader {
-  offset = 0;
-  readonly #input: Uint8Array;
-  readonly #view: DataView;
-  constructor(input: Uint8Array) {
-    this.#input = input;
-    this.#view = new DataView(input.buffer, input.byteOffset, input.byteLength);
-  }
-  get remaining(): number {
-    return this.#input.length - this.offset;
-  }
-  /** Reads a u64 length, kept as bigint until the caller has range-checked it. */
-  u64(what: string): bigint {
-    this.#need(8, what);
-    const value = this.#view.getBigUint64(this.offset, true);
-    this.offset += 8;
-    return value;
-  }
-  bytes(length: number): Uint8Array {
-    const slice = this.#input.subarray(this.offset, this.offset + length);
-    this.offset += length;
-    return slice;
-  }
-  #need(length: number, what: string): void {
-    if (this.remaining < length) {
-      throw new ContainerError(
-        "truncated",
-        `container ends inside ${what}: needed ${length} bytes at offset ${this.offset}, ${this.remaining} remain`,
-        { offset: this.offset },
-      );
-    }
-  }
+  return readContainer(input, options).programs;
 }

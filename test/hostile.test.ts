@@ -6,9 +6,10 @@
  *   nesting, huge numbers, long strings, odd Unicode, duplicated keys and
  *   lines) always compile or fail with a PolicyError whose every diagnostic
  *   has a source position; never another exception, never over 1 s;
- * - container files: random bytes, mutations of valid containers and length
- *   fields up to 2^64−1 give a map or a ContainerError with a code; no
- *   allocation larger than the bytes limit is ever requested;
+ * - container files, in both layouts (bincode for Firecracker ≤ v1.14,
+ *   bitcode for v1.15+): random bytes, mutations of valid files and length
+ *   fields up to 2^64−1 give a map or a ContainerError with a code and an
+ *   offset; no allocation larger than the bytes limit is ever requested;
  * - CLI arguments: random argument vectors end with exit 0, 1 or 2, and a
  *   message on standard error for 1 and 2; never a stack trace or an
  *   "internal error".
@@ -25,7 +26,8 @@ import { ARCH_NAMES, type ArchName } from "../src/arch/arch.ts";
 import { BPF_MAXINSNS, type Program } from "../src/bpf/insn.ts";
 import { validateProgram } from "../src/bpf/validate.ts";
 import { compileFromJson } from "../src/compile.ts";
-import { ContainerError, deserializeBinary, serializeBinary } from "../src/container.ts";
+import { type ContainerFormat, ContainerError, deserializeBinary, serializeBinary } from "../src/container.ts";
+import { decodeBitcode, encodeBitcode } from "../src/container/bitcode.ts";
 import { formatDiagnostic, PolicyError } from "../src/diagnostics.ts";
 import { filterArb, policyText, propertyTimeout, runSettings } from "./support/arbitraries.ts";
 import { CLI, CORPUS, HAVE_CORPUS } from "./support/paths.ts";
@@ -235,12 +237,12 @@ const u64 = (value: bigint) => {
   return [...b];
 };
 
-/** Reads a container; anything but a map or a ContainerError with a code fails the test. */
-function checkContainer(bytes: Uint8Array, bytesLimit: number): "read" | "refused" {
+/** Reads a container; anything but a map or a ContainerError with a code and an offset fails the test. */
+function checkContainer(bytes: Uint8Array, bytesLimit: number, format?: ContainerFormat): "read" | "refused" {
   let outcome: "read" | "refused" = "refused";
   const largest = largestAllocation(() => {
     try {
-      const filters = deserializeBinary(bytes, { bytesLimit });
+      const filters = deserializeBinary(bytes, { bytesLimit, ...(format ? { format } : {}) });
       for (const [key, program] of filters) {
         assert.ok(program.length >= 1 && program.length <= BPF_MAXINSNS, key);
       }
@@ -248,13 +250,17 @@ function checkContainer(bytes: Uint8Array, bytesLimit: number): "read" | "refuse
     } catch (error) {
       if (!(error instanceof ContainerError)) throw new Error(`uncaught ${(error as Error)?.name}: ${(error as Error)?.message}`);
       assert.ok(error.code.length > 0 && error.message.length > 0);
+      assert.ok(
+        Number.isSafeInteger(error.offset) && error.offset! >= 0 && error.offset! <= Math.max(bytes.length, bytesLimit),
+        `${error.code} without a sound offset (${error.offset}): ${error.message}`,
+      );
     }
   });
   assert.ok(largest <= Math.max(bytesLimit, bytes.length), `requested an allocation of ${largest} (limit ${bytesLimit})`);
   return outcome;
 }
 
-describe("hostile container files", () => {
+describe("hostile container files (bincode)", () => {
   const valid = serializeBinary({
     api: [{ code: 0x06, jt: 0, jf: 0, k: 0x7fff0000 }],
     vcpu: [{ code: 0x06, jt: 0, jf: 0, k: 0x00050001 }],
@@ -262,7 +268,7 @@ describe("hostile container files", () => {
       { code: 0x20, jt: 0, jf: 0, k: 4 }, { code: 0x15, jt: 1, jf: 0, k: 0xc000003e },
       { code: 0x06, jt: 0, jf: 0, k: 0x80000000 }, { code: 0x06, jt: 0, jf: 0, k: 0x7fff0000 },
     ],
-  });
+  }, { format: "bincode" });
 
   test("the valid fixture reads back (so the mutations start from something real)", () => {
     assert.equal(valid.length, 114);
@@ -312,6 +318,89 @@ describe("hostile container files", () => {
       settings,
     );
     console.log(`[hostile-container] ${JSON.stringify(outcomes)}`);
+    if (settings.checkCoverage) assert.ok(outcomes.read > 0 && outcomes.refused > settings.numRuns / 2, JSON.stringify(outcomes));
+  });
+});
+
+/** `FF` + a one-value 64-bit column: how bitcode writes a length of 255 or more. */
+const escapedLength = (value: bigint) => [0xff, 0x00, ...u64(value)];
+
+describe("hostile container files (bitcode, Firecracker ≥ v1.15)", () => {
+  const programs = {
+    api: [{ code: 0x06, jt: 0, jf: 0, k: 0x7fff0000 }],
+    vcpu: [{ code: 0x06, jt: 0, jf: 0, k: 0x00050001 }],
+    vmm: [
+      { code: 0x20, jt: 0, jf: 0, k: 4 }, { code: 0x15, jt: 1, jf: 0, k: 0xc000003e },
+      { code: 0x06, jt: 0, jf: 0, k: 0x80000000 }, { code: 0x06, jt: 0, jf: 0, k: 0x7fff0000 },
+    ],
+  };
+  const valid = serializeBinary(programs);
+  // Small values: packed byte columns, offsets and 8/16/32-bit integer columns all appear.
+  const packed = encodeBitcode([
+    ...Array.from({ length: 7 }, (_, i) => ({ key: new TextEncoder().encode(`t${i}`), values: [BigInt(i), 6n] })),
+    { key: new TextEncoder().encode("x".repeat(300)), values: [1000n, 1001n, 1002n, 1003n, 1004n, 1200n, 70000n] },
+  ]);
+  const seeds = [valid, packed];
+
+  test("the valid fixtures read back (so the mutations start from something real)", () => {
+    assert.equal(checkContainer(valid, 100_000), "read");
+    assert.equal(decodeBitcode(packed).threads.size, 8);
+  });
+
+  test("declared lengths up to 2^64−1 in every column: refused with an offset, no allocation beyond the limit", () => {
+    const huge = [1n << 64n, 1n << 63n, 1n << 51n, (1n << 51n) - 1n, 1n << 32n, 800_001n, 100_001n, 4097n, 256n].map((v) => v - 1n);
+    for (const length of huge) {
+      const asCount = Uint8Array.from([...escapedLength(length), ...valid.slice(1)]);
+      const asKeyLength = Uint8Array.from([0x01, ...escapedLength(length), ...valid.slice(2)]);
+      const asProgramLength = Uint8Array.from([0x01, 0x03, 0x76, 0x6d, 0x6d, ...escapedLength(length), ...valid.slice(6)]);
+      for (const bytes of [asCount, asKeyLength, asProgramLength]) {
+        for (const format of [undefined, "bitcode"] as const) {
+          assert.equal(checkContainer(bytes, 100_000, format), "refused", `length ${length}`);
+        }
+      }
+    }
+  });
+
+  test("the largest structurally valid file (400,000 empty names in 100,000 bytes) is read without a large allocation", () => {
+    // n = 399,968 in a 32-bit column; names and program lengths all 0, one bit each.
+    const n = 399_968;
+    const column = [0x0a, ...new Uint8Array(Math.ceil(n / 8))];
+    const bytes = Uint8Array.from([0xff, 0x02, ...u64(BigInt(n)).slice(0, 4), ...column, ...column]);
+    assert.equal(bytes.length, 100_000);
+    const largest = largestAllocation(() => {
+      assert.deepEqual([...deserializeBinary(bytes, { allowEmpty: true })], [["", []]]);
+    });
+    assert.ok(largest <= 100_000, `requested an allocation of ${largest}`);
+  });
+
+  test("random bytes and mutations of valid files", { timeout: propertyTimeout(120_000) }, () => {
+    const settings = runSettings("hostile-bitcode", 0x5ecc_0009, 3_000);
+    const outcomes = { read: 0, refused: 0 };
+    const seedArb = fc.constantFrom(...seeds);
+    const bytesArb = fc.oneof(
+      fc.uint8Array({ maxLength: 300 }),
+      fc.tuple(seedArb, fc.nat(), fc.integer({ min: 0, max: 255 })).map(([seed, i, b]) => {
+        const copy = seed.slice();
+        copy[i % copy.length] = b;
+        return copy;
+      }),
+      fc.tuple(seedArb, fc.nat()).map(([seed, n]) => seed.slice(0, n % (seed.length + 1))),
+      fc.tuple(seedArb, fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 40 })).map(([seed, i, extra]) => {
+        const at = i % (seed.length + 1);
+        return Uint8Array.from([...seed.slice(0, at), ...extra, ...seed.slice(at)]);
+      }),
+      fc.tuple(seedArb, fc.nat(), fc.bigInt(0n, (1n << 64n) - 1n)).map(([seed, i, length]) => {
+        const at = i % seed.length;
+        return Uint8Array.from([...seed.slice(0, at), ...escapedLength(length), ...seed.slice(at + 1)]);
+      }),
+    );
+    fc.assert(
+      fc.property(bytesArb, fc.constantFrom(100_000, 300, 50, 20), fc.constantFrom(undefined, "bitcode" as const), (bytes, limit, format) => {
+        outcomes[checkContainer(bytes, limit, format)]++;
+      }),
+      settings,
+    );
+    console.log(`[hostile-bitcode] ${JSON.stringify(outcomes)}`);
     if (settings.checkCoverage) assert.ok(outcomes.read > 0 && outcomes.refused > settings.numRuns / 2, JSON.stringify(outcomes));
   });
 });

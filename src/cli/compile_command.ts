@@ -4,15 +4,23 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as v from "valibot";
-import { ARCH_NAMES, type ArchName, getArch } from "../arch/arch.ts";
+import { ARCH_ALIASES, ARCH_NAMES, type ArchName, getArch } from "../arch/arch.ts";
 import { encodeProgram } from "../bpf/encode.ts";
 import { compilePolicy, type CompiledPolicy } from "../compile.ts";
 import { serializeBinary } from "../container.ts";
 import { type Diagnostic, formatDiagnostic, PolicyError } from "../diagnostics.ts";
 import { writeFileAtomic } from "../fs.ts";
+import {
+  DEFAULT_MAX_INPUT_BYTES,
+  describeSystemError,
+  formatInputError,
+  InputError,
+  parseArchOption,
+  parseByteCount,
+  readPolicyFile,
+} from "../input.ts";
 import { parseCommandLine } from "./args.ts";
 import { err, EXIT, out, UsageError } from "./output.ts";
 
@@ -23,8 +31,9 @@ into one BPF program per thread, written as a Firecracker filter file
 (readable by Firecracker v0.25 to v1.14 with --seccomp-filter).
 
 Options:
-  -t, --target-arch ARCH   ${ARCH_NAMES.join(", ")} (case-insensitive; amd64 and arm64 accepted)
-  -i, --input-file FILE    the policy; "-" reads standard input
+  -t, --target-arch ARCH   ${ARCH_NAMES.join(", ")} (case-insensitive; also ${Object.keys(ARCH_ALIASES).join(", ")})
+  -i, --input-file FILE    the policy (UTF-8); "-" reads standard input
+      --max-input-bytes N  largest policy accepted (default ${DEFAULT_MAX_INPUT_BYTES}, 16 MiB)
   -o, --output-file FILE   where to write (default: seccomp_binary_filter.out)
       --split-output       write raw <thread>.bpf files into the output file's
                            directory instead of one container file
@@ -40,10 +49,7 @@ Examples:
 Exit codes: 0 ok, 1 policy or I/O error (every problem is reported), 2 usage error.
 `;
 
-const ARCH_ALIASES: Record<string, ArchName> = { amd64: "x86_64", x64: "x86_64", arm64: "aarch64" };
-
 const OptionsSchema = v.object({
-  arch: v.picklist(ARCH_NAMES),
   input: v.pipe(v.string(), v.minLength(1, "--input-file must not be empty")),
   output: v.pipe(v.string(), v.minLength(1, "--output-file must not be empty")),
   basic: v.boolean(),
@@ -52,7 +58,7 @@ const OptionsSchema = v.object({
 });
 
 /** Validated options of one compile run. @private */
-type CompileRun = v.InferOutput<typeof OptionsSchema>;
+type CompileRun = v.InferOutput<typeof OptionsSchema> & { readonly arch: ArchName; readonly maxInputBytes: number };
 
 /** Turns raw argv into validated options, or throws a UsageError. @private */
 function readOptions(args: string[]): CompileRun | "help" {
@@ -61,6 +67,7 @@ function readOptions(args: string[]): CompileRun | "help" {
     "input-file": { type: "string", short: "i" },
     "output-file": { type: "string", short: "o" },
     "split-output": { type: "boolean" },
+    "max-input-bytes": { type: "string" },
     basic: { type: "boolean", short: "b" },
     format: { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -70,42 +77,28 @@ function readOptions(args: string[]): CompileRun | "help" {
   const rawArch = values["target-arch"];
   if (typeof rawArch !== "string") throw new UsageError("missing --target-arch", "compile");
   if (typeof values["input-file"] !== "string") throw new UsageError("missing --input-file", "compile");
-  const lowered = rawArch.toLowerCase();
-  const arch = ARCH_ALIASES[lowered] ?? lowered;
+  let arch: ArchName;
+  let maxInputBytes: number;
+  try {
+    arch = parseArchOption(rawArch);
+    maxInputBytes = parseByteCount(values["max-input-bytes"], "--max-input-bytes", DEFAULT_MAX_INPUT_BYTES);
+  } catch (error) {
+    if (error instanceof InputError) throw new UsageError(error.message, "compile");
+    throw error;
+  }
   const result = v.safeParse(OptionsSchema, {
-    arch,
     input: values["input-file"],
     output: values["output-file"] ?? "seccomp_binary_filter.out",
     basic: values.basic ?? false,
     split: values["split-output"] ?? false,
     format: values.format ?? "text",
   });
-  if (!result.success) {
-    const issue = result.issues[0];
-    const message = issue.path?.[0]?.key === "arch"
-      ? `unknown architecture "${rawArch}" for --target-arch; expected one of ${ARCH_NAMES.join(", ")}`
-      : issue.message;
-    throw new UsageError(message, "compile");
-  }
-  return result.output;
+  if (!result.success) throw new UsageError(result.issues[0].message, "compile");
+  return { ...result.output, arch, maxInputBytes };
 }
 
-/** Reads the policy as UTF-8 text; invalid UTF-8 is an input error, not mojibake. @private */
-function readPolicy(input: string): { text: string; file: string } {
-  const file = input === "-" ? "<stdin>" : input;
-  const bytes = readFileSync(input === "-" ? 0 : input);
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new InputError(`${file}: error: the policy is not valid UTF-8`);
-  }
-  // A UTF-8 byte order mark is harmless; strip it so positions match what editors show.
-  return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, file };
-}
-
-/** An input problem already phrased for the user. @private */
-class InputError extends Error {}
+/** A problem with what compile writes, already phrased for the user. @private */
+class OutputError extends Error {}
 
 /** Raw-file names must stay inside the output directory. @private */
 function safeFileName(thread: string): boolean {
@@ -135,9 +128,10 @@ export function compileCommand(args: string[]): number {
   }
   let source: { text: string; file: string };
   try {
-    source = readPolicy(options.input);
+    source = readPolicyFile(options.input, { limit: options.maxInputBytes, allowStdin: true });
   } catch (error) {
-    const message = error instanceof InputError ? error.message : `seccompiler: error: cannot read ${options.input}: ${describeIoError(error)}`;
+    if (!(error instanceof InputError)) throw error;
+    const message = formatInputError(error);
     err(message);
     report(false, [{ code: "io", message, path: "$", severity: "error" }]);
     return EXIT.FAILURE;
@@ -160,7 +154,7 @@ export function compileCommand(args: string[]): number {
     if (options.split) {
       const unsafe = [...compiled.programs.keys()].filter((thread) => !safeFileName(thread));
       if (unsafe.length > 0) {
-        throw new InputError(`seccompiler: error: cannot use thread name ${JSON.stringify(unsafe[0])} as a file name with --split-output`);
+        throw new OutputError(`seccompiler: error: cannot use thread name ${JSON.stringify(unsafe[0])} as a file name with --split-output`);
       }
       const directory = options.output.endsWith("/") ? options.output : dirname(options.output);
       const endian = getArch(options.arch).endian;
@@ -170,11 +164,11 @@ export function compileCommand(args: string[]): number {
         written.push(path);
       }
     } else {
-      writeFileAtomic(options.output, serializeBinary(compiled.programs));
+      writeFileAtomic(options.output, serializeBinary(compiled.programs, { format: "bincode" }));
       written.push(options.output);
     }
   } catch (error) {
-    const message = error instanceof InputError ? error.message : `seccompiler: error: cannot write ${options.output}: ${describeIoError(error)}`;
+    const message = error instanceof OutputError ? error.message : `seccompiler: error: cannot write ${options.output}: ${describeSystemError(error)}`;
     err(message);
     report(false, [...compiled.warnings, { code: "io", message, path: "$", severity: "error" }]);
     return EXIT.FAILURE;
@@ -199,19 +193,4 @@ function diagnosticJson(d: Diagnostic): Record<string, unknown> {
     ...(d.hint ? { hint: d.hint } : {}),
     ...(d.position ? { file: d.position.file, line: d.position.line, column: d.position.column } : {}),
   };
-}
-
-/** "ENOENT (no such file or directory)" rather than a stack. @private */
-function describeIoError(error: unknown): string {
-  const e = error as { code?: string; message?: string };
-  const known: Record<string, string> = {
-    ENOENT: "no such file or directory",
-    EACCES: "permission denied",
-    EISDIR: "is a directory",
-    ENOTDIR: "a path component is not a directory",
-    EROFS: "read-only file system",
-    ENOSPC: "no space left on device",
-  };
-  if (e.code && known[e.code]) return `${known[e.code]} (${e.code})`;
-  return e.message ?? String(error);
 }

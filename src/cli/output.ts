@@ -1,61 +1,11 @@
 /**
- * Synchronous output for the CLI: everything is flushed before the process
- * exits or execve's, so nothing is lost (runtimes.md §6).
+ * The CLI's conventions: exit codes and usage errors. The writers themselves
+ * live in `src/output.ts`, shared with the launcher; they are re-exported here
+ * so every command imports its output from one place.
  *
  * @module
  */
-import { writeSync } from "node:fs";
-
-/**
- * Writes all of `text` to a file descriptor synchronously (output still
- * pending at exit or execve would be lost), looping on short writes and
- * retrying EAGAIN. Returns false when the descriptor refuses the bytes
- * (closed pipe, full disk): callers that are about to exit or execve have
- * nothing better to do with that than carry on, and a stack trace would
- * help nobody.
- *
- * @example
- * ```ts
- * writeAll(1, "hello\n");
- * ```
- */
-export function writeAll(fd: number, text: string | Uint8Array): boolean {
-  const bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
-  let offset = 0;
-  while (offset < bytes.length) {
-    try {
-      offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    } catch (error) {
-      if ((error as { code?: string }).code === "EAGAIN") continue;
-      return false;
-    }
-  }
-  return true;
-}
-
-/**
- * Prints a line on stdout.
- *
- * @example
- * ```ts
- * out("ok");
- * ```
- */
-export function out(line: string): void {
-  writeAll(1, line.endsWith("\n") ? line : `${line}\n`);
-}
-
-/**
- * Prints a line on stderr.
- *
- * @example
- * ```ts
- * err("seccompiler: error: ...");
- * ```
- */
-export function err(line: string): void {
-  writeAll(2, line.endsWith("\n") ? line : `${line}\n`);
-}
+export { err, out, writeAll } from "../output.ts";
 
 /** Exit codes shared by every command. */
 export const EXIT = {

@@ -5,12 +5,38 @@
  * actions the running kernel knows) and only then calls the kernel, so a bad
  * program never leaves the process half-configured.
  *
+ * Two levels:
+ * * `applyFilter`, `applyFilterAllThreads`, `actionAvailable`: async, one call
+ *   does everything;
+ * * the low-level steps, synchronous once {@link openLibc} has resolved, for a
+ *   caller that must do something right after the install with nothing in
+ *   between (the `exec` launcher calls `execve`). In order:
+ *   {@link openLibc} → {@link prepareFilter} (runs {@link checkProgram};
+ *   keep the result alive: the kernel reads its buffers) →
+ *   {@link checkActionsAvailable} → {@link setNoNewPrivs} →
+ *   {@link installPrepared}. Each throws {@link InstallError}; nothing that
+ *   changes the process happens before `setNoNewPrivs`.
+ *
  * @example
  * ```ts
  * import { compileFromJson } from "../compile.ts";
  * import { applyFilter } from "./mod.ts";
+ * declare const policyText: string;
  * const programs = compileFromJson(policyText, "x86_64");
  * await applyFilter(programs.get("main")!);
+ * ```
+ *
+ * @example The low-level steps
+ * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * import { checkActionsAvailable, installPrepared, openLibc, prepareFilter, setNoNewPrivs } from "./mod.ts";
+ * declare const program: Program;
+ * const libc = await openLibc();
+ * const prepared = prepareFilter(libc, program);
+ * checkActionsAvailable(libc, program);
+ * setNoNewPrivs(libc);
+ * installPrepared(libc, prepared, { allThreads: false });
+ * // nothing in between: the next call runs under the filter
  * ```
  *
  * @module
@@ -22,13 +48,32 @@ import {
   checkActionsAvailable,
   checkProgram,
   installPrepared,
-  prepareFilter,
+  prepareCheckedFilter,
   queryActionAvailable,
   setNoNewPrivs,
 } from "./seccomp.ts";
 
-export { errnoName, errnoNumber, InstallError, type InstallErrorCode } from "./errors.ts";
+export {
+  errnoName,
+  errnoNumber,
+  InstallError,
+  type InstallErrorCode,
+  type InstallErrorDetails,
+  seccompHint,
+} from "./errors.ts";
 export { type Libc, openLibc } from "./libc.ts";
+export {
+  checkActionsAvailable,
+  checkProgram,
+  hostArchInfo,
+  installPrepared,
+  type PreparedFilter,
+  prepareFilter,
+  queryActionAvailable,
+  returnedActions,
+  SECCOMP_CONSTANTS,
+  setNoNewPrivs,
+} from "./seccomp.ts";
 
 /**
  * Installs `program` on the calling thread: sets `no_new_privs`, then calls
@@ -70,9 +115,10 @@ export async function applyFilterAllThreads(program: Program): Promise<void> {
 
 /** Validate everything, then `no_new_privs` and the install: the one sequence both entry points share. @private */
 async function install(program: Program, allThreads: boolean): Promise<void> {
+  // Checked before libc is opened, so a bad program is reported as such on every platform.
   checkProgram(program);
   const libc = await openLibc();
-  const prepared = prepareFilter(libc, program);
+  const prepared = prepareCheckedFilter(libc, program);
   checkActionsAvailable(libc, program);
   setNoNewPrivs(libc);
   installPrepared(libc, prepared, { allThreads });

@@ -4,8 +4,9 @@
  * `seccomp(SECCOMP_SET_MODE_FILTER)` (or `prctl(PR_SET_SECCOMP)` where the
  * syscall is missing), and ask which actions the kernel knows.
  *
- * The launcher strings these steps together with `execve` and nothing in
- * between; the library API in `mod.ts` wraps them in async functions.
+ * `mod.ts` exports these steps as the low-level API (the launcher strings
+ * them together with `execve` and nothing in between) and wraps them in the
+ * async `applyFilter` / `applyFilterAllThreads`.
  *
  * @module
  */
@@ -97,6 +98,22 @@ export function checkProgram(program: Program): void {
  */
 export function prepareFilter(libc: Libc, program: Program): PreparedFilter {
   checkProgram(program);
+  return prepareCheckedFilter(libc, program);
+}
+
+/**
+ * {@link prepareFilter} without its {@link checkProgram}, for a caller that
+ * has just run that check itself (the library's `install` checks before it
+ * opens libc, so a bad program fails the same way everywhere). Not part of
+ * the public API: an unchecked program must never reach the kernel.
+ *
+ * @example
+ * ```ts
+ * checkProgram(program);
+ * const prepared = prepareCheckedFilter(libc, program);
+ * ```
+ */
+export function prepareCheckedFilter(libc: Libc, program: Program): PreparedFilter {
   const { endian } = hostArchInfo();
   const instructions = encodeProgram(program, endian);
   const fprog = new Uint8Array(16);

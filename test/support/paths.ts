@@ -23,3 +23,13 @@ export const CLI = join(REPO_ROOT, "scripts", "seccompiler");
 export const CORPUS = process.env.SECCOMPILER_CORPUS || join(REPO_ROOT, "..", "shared", "corpus", "firecracker");
 /** Whether the corpus is present. */
 export const HAVE_CORPUS = existsSync(CORPUS);
+/**
+ * Filter files written by bitcode 0.6.9 itself (Firecracker ≥ v1.15's format) with their decoded
+ * contents and decoder verdicts. Not vendored (generated outside this project): looked up in
+ * `SECCOMPILER_BITCODE_VECTORS`, then beside the repository; tests skip visibly without them (and
+ * fail under `SECCOMPILER_REQUIRE=corpus`).
+ */
+export const BITCODE_VECTORS = process.env.SECCOMPILER_BITCODE_VECTORS ||
+  join(REPO_ROOT, "..", "shared", "data", "firecracker-bitcode");
+/** Whether the bitcode vectors are present. */
+export const HAVE_BITCODE_VECTORS = existsSync(join(BITCODE_VECTORS, "manifest.json"));

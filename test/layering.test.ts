@@ -1,0 +1,83 @@
+/**
+ * The module layering the code relies on, checked over the import graph of
+ * `src/` (static and dynamic imports): no cycle between folders, and outside
+ * `src/install/` only that folder's public module is imported.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { REPO_ROOT } from "./support/paths.ts";
+
+const SRC = join(REPO_ROOT, "src");
+
+/** Every .ts file under `dir`, as paths relative to the repository. */
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sources(path);
+    return entry.name.endsWith(".ts") ? [relative(REPO_ROOT, path)] : [];
+  });
+}
+
+/** The relative `.ts` modules `file` imports (`import … from`, `export … from`, `import(…)`). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(REPO_ROOT, file), "utf8");
+  const specifiers = [
+    ...text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*"(\.[^"]+)"/gms),
+    ...text.matchAll(/\bimport\(\s*"(\.[^"]+)"\s*\)/g),
+  ].map((match) => match[1]);
+  return specifiers.map((specifier) => relative(REPO_ROOT, resolve(REPO_ROOT, dirname(file), specifier)));
+}
+
+/** A file's node in the folder graph: its folder under `src/`, or the file itself when it sits in `src/`. */
+function node(file: string): string {
+  const parts = file.split("/");
+  return parts.length > 2 ? parts.slice(0, 2).join("/") : file;
+}
+
+const FILES = sources(SRC);
+const EDGES = FILES.flatMap((file) => importsOf(file).map((target) => ({ file, target })));
+
+describe("layering", () => {
+  test("the import scan sees the graph (guards the test itself)", () => {
+    assert.ok(FILES.length > 30, `${FILES.length} files`);
+    assert.ok(EDGES.some((e) => e.file === "src/cli/main.ts" && e.target === "src/launcher/exec.ts"));
+    for (const { file, target } of EDGES) {
+      assert.ok(FILES.includes(target) || target.endsWith(".json"), `${file} imports ${target}, which is not a source file`);
+    }
+  });
+
+  test("no cycle between folders of src/", () => {
+    const graph = new Map<string, Set<string>>();
+    for (const { file, target } of EDGES) {
+      const [from, to] = [node(file), node(target)];
+      if (from === to) continue;
+      if (!graph.has(from)) graph.set(from, new Set());
+      graph.get(from)!.add(to);
+    }
+    // Depth-first search; a back edge is a cycle, reported with its path.
+    const state = new Map<string, "open" | "done">();
+    const stack: string[] = [];
+    const visit = (n: string): void => {
+      state.set(n, "open");
+      stack.push(n);
+      for (const next of graph.get(n) ?? []) {
+        if (state.get(next) === "open") {
+          assert.fail(`folder cycle: ${[...stack.slice(stack.indexOf(next)), next].join(" → ")}`);
+        }
+        if (state.get(next) === undefined) visit(next);
+      }
+      stack.pop();
+      state.set(n, "done");
+    };
+    for (const n of graph.keys()) if (state.get(n) === undefined) visit(n);
+  });
+
+  test("outside src/install only its public module is imported", () => {
+    const reaching = EDGES.filter(({ file, target }) =>
+      !file.startsWith("src/install/") && target.startsWith("src/install/") && target !== "src/install/mod.ts"
+    );
+    assert.deepEqual(reaching.map(({ file, target }) => `${file} → ${target}`), []);
+  });
+});
