@@ -61,7 +61,13 @@ export interface GenerateOptions {
  * unconditional allow is answered by the kernel's action cache after its
  * first call (Linux 5.11+); the x32 range is never used by a native process.
  */
-export const DISPATCH_WEIGHTS = { checked: 20, perRule: 8, unlisted: 0.25, allowed: 0.02, x32: 0.01, sizeCost: 0.05 } as const;
+export const DISPATCH_WEIGHTS = { checked: 20, perRule: 8, unlisted: 0.1, allowed: 0.02, x32: 0.01, sizeCost: 0.05 } as const;
+
+/**
+ * The dispatch is planned exactly up to this many segments (a typical VMM thread has 60–120; above, weight-balanced splits come first):
+ * it decides every call's first steps, so it gets more planning time than an argument search.
+ */
+export const DISPATCH_EXACT_LIMIT = 48;
 
 /**
  * Generates the BPF program for `filter`. The filter is assumed valid (see
@@ -126,7 +132,12 @@ export function generateProgram(filter: Filter, options: GenerateOptions = {}): 
     b.ja(returns.resolve(mismatch));
   } else {
     const segments = dispatchSegments(arch, entries, mismatch, kill);
-    emitSearch(b, segments, { sizeCost: DISPATCH_WEIGHTS.sizeCost, resolve: returns.resolve, checkpoint: returns.checkpoint });
+    emitSearch(b, segments, {
+      sizeCost: DISPATCH_WEIGHTS.sizeCost,
+      exactLimit: DISPATCH_EXACT_LIMIT,
+      resolve: returns.resolve,
+      checkpoint: returns.checkpoint,
+    });
   }
 
   for (const body of bodies) {

@@ -193,7 +193,7 @@ export function ruleSet(rules: readonly Rule[], endian: "little" | "big"): RuleS
 }
 
 /** Weights the value searches use: a value some rule accepts vs one none does. */
-export const RULE_SEARCH_WEIGHTS = { accepted: 1, rejected: 0.3, sizeCost: 0.05 } as const;
+export const RULE_SEARCH_WEIGHTS = { accepted: 1, rejected: 0.1, sizeCost: 0.05 } as const;
 
 /** Shared state of one syscall's emission. @private */
 interface Context {
@@ -270,19 +270,13 @@ function emitBlock(ctx: Context, rules: readonly (readonly Atom[])[], fail: Labe
     return label;
   };
 
-  const word = chooseWord(rules);
-  if (word) {
-    const withWord: { ranges: Ranges; rest: Atom[] }[] = [];
-    const others: (readonly Atom[])[] = [];
-    for (const r of rules) {
-      const at = r.findIndex((a) => a.kind === "word" && a.offset === word.offset && a.mask === word.mask);
-      if (at < 0) others.push(r);
-      else withWord.push({ ranges: (r[at] as Atom & { kind: "word" }).ranges, rest: r.filter((_, i) => i !== at) });
-    }
+  const split = chooseSplit(rules);
+  if (split) {
+    const { word, withWord, others, cut } = split;
     // Deferred blocks are emitted in creation order: the others' block is created last,
     // after every piece that falls back to it.
     const othersLabel = others.length === 0 ? fail : ctx.b.label("others");
-    const segments = pieces(withWord).map((p): Segment => {
+    const segments = cut.map((p): Segment => {
       const accepting = p.rules.map((k) => withWord[k].rest);
       const target = targetOf(accepting, othersLabel);
       return {
@@ -308,11 +302,27 @@ function emitBlock(ctx: Context, rules: readonly (readonly Atom[])[], fail: Labe
     return;
   }
 
-  // Only whole conditions left: test the first rule, then the rest.
+  // No word worth a shared search: test the first rule atom by atom, then the rest.
   const [first, ...rest] = rules;
   const restLabel = rest.length === 0 ? fail : ctx.b.label("next-rule");
   for (const atom of first) {
-    emitCondition(ctx.b, (atom as Atom & { kind: "condition" }).condition, ctx.endian, ctx.resolve(restLabel));
+    if (atom.kind === "condition") {
+      emitCondition(ctx.b, atom.condition, ctx.endian, ctx.resolve(restLabel));
+      continue;
+    }
+    const pass = ctx.b.label("atom-holds");
+    ctx.b.stmt(LD_ABS, atom.offset);
+    if (atom.mask !== WORD_MAX) ctx.b.stmt(AND_K, atom.mask);
+    const segments: Segment[] = [];
+    let next = 0;
+    for (const [lo, hi] of atom.ranges) {
+      if (lo > next) segments.push({ lo: next, hi: lo - 1, target: restLabel, weight: RULE_SEARCH_WEIGHTS.rejected });
+      segments.push({ lo, hi, target: pass, weight: RULE_SEARCH_WEIGHTS.accepted });
+      next = hi + 1;
+    }
+    if (next <= WORD_MAX) segments.push({ lo: next, hi: WORD_MAX, target: restLabel, weight: RULE_SEARCH_WEIGHTS.rejected });
+    emitSearch(ctx.b, segments, { sizeCost: RULE_SEARCH_WEIGHTS.sizeCost, resolve: ctx.resolve });
+    ctx.b.place(pass);
   }
   ctx.b.ret(ctx.matchValue);
   if (rest.length > 0) {
@@ -322,8 +332,28 @@ function emitBlock(ctx: Context, rules: readonly (readonly Atom[])[], fail: Labe
   }
 }
 
-/** The word tested by the most rules (ties: unmasked first, then lowest offset), if any. @private */
-function chooseWord(rules: readonly (readonly Atom[])[]): { offset: number; mask: number } | undefined {
+/**
+ * How much a search on one word may copy rules: a rule whose ranges span
+ * several pieces is continued from each of them, so overlapping ranges can
+ * multiply code. Above this many rule copies per rule (plus a little slack),
+ * the word is not searched and rules are tested one after another instead.
+ */
+const MAX_COPIES_PER_RULE = 2;
+
+/** A word to search, its rules split by whether they test it, and its pieces. @private */
+interface Split {
+  readonly word: { readonly offset: number; readonly mask: number };
+  readonly withWord: readonly { readonly ranges: Ranges; readonly rest: readonly Atom[] }[];
+  readonly others: readonly (readonly Atom[])[];
+  readonly cut: readonly { lo: number; hi: number; rules: number[] }[];
+}
+
+/**
+ * The word tested by the most rules (ties: unmasked first, then lowest
+ * offset) whose search does not copy rules too often; undefined when there
+ * is none. @private
+ */
+function chooseSplit(rules: readonly (readonly Atom[])[]): Split | undefined {
   const counts = new Map<string, { offset: number; mask: number; count: number }>();
   for (const r of rules) {
     for (const a of r) {
@@ -334,18 +364,24 @@ function chooseWord(rules: readonly (readonly Atom[])[]): { offset: number; mask
       else counts.set(key, { offset: a.offset, mask: a.mask, count: 1 });
     }
   }
-  let best: { offset: number; mask: number; count: number } | undefined;
-  for (const c of counts.values()) {
-    if (
-      !best || c.count > best.count ||
-      (c.count === best.count && (c.mask === WORD_MAX) !== (best.mask === WORD_MAX) && c.mask === WORD_MAX) ||
-      (c.count === best.count && (c.mask === WORD_MAX) === (best.mask === WORD_MAX) &&
-        (c.offset < best.offset || (c.offset === best.offset && c.mask < best.mask)))
-    ) {
-      best = c;
+  const order = [...counts.values()].sort((x, y) =>
+    y.count - x.count || Number(y.mask === WORD_MAX) - Number(x.mask === WORD_MAX) || x.offset - y.offset ||
+    x.mask - y.mask
+  );
+  for (const word of order) {
+    const withWord: { ranges: Ranges; rest: Atom[] }[] = [];
+    const others: (readonly Atom[])[] = [];
+    for (const r of rules) {
+      const at = r.findIndex((a) => a.kind === "word" && a.offset === word.offset && a.mask === word.mask);
+      if (at < 0) others.push(r);
+      else withWord.push({ ranges: (r[at] as Atom & { kind: "word" }).ranges, rest: r.filter((_, i) => i !== at) });
     }
+    const cut = pieces(withWord);
+    let copies = 0;
+    for (const p of cut) copies += p.rules.length;
+    if (copies <= MAX_COPIES_PER_RULE * withWord.length + 4) return { word, withWord, others, cut };
   }
-  return best;
+  return undefined;
 }
 
 /**

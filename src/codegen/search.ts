@@ -38,14 +38,16 @@ export interface Segment {
 export interface SearchOptions {
   /** Cost of one emitted instruction, in the same unit as the weights (default 0). */
   readonly sizeCost?: number;
+  /** Regions up to this many segments are planned exactly (default {@link EXACT_LIMIT}); above, weight-balanced splits first. */
+  readonly exactLimit?: number;
   /** Maps a segment's target to the label a jump emitted now should use (default: itself). */
   readonly resolve?: (target: Label) => Label;
   /** Called where control never falls through (after each left subtree), e.g. to place returns. */
   readonly checkpoint?: () => void;
 }
 
-/** Regions up to this many segments are planned exactly. */
-const EXACT_LIMIT = 24;
+/** Regions up to this many segments are planned exactly, by default. */
+export const EXACT_LIMIT = 24;
 /** Longest `jeq` chain considered for a leaf. */
 const CHAIN_LIMIT = 8;
 const WORD_MAX = 0xffffffff;
@@ -118,10 +120,11 @@ export function normalizeSegments(segments: readonly Segment[]): Segment[] {
  */
 export function emitSearch(b: ProgramBuilder, segments: readonly Segment[], options: SearchOptions = {}): number {
   const sizeCost = options.sizeCost ?? 0;
+  const exact = options.exactLimit ?? EXACT_LIMIT;
   const segs = normalizeSegments(segments);
   // Peeling: test the heaviest single values first with `jeq`, then search the
   // rest, where a peeled value can no longer occur and joins a neighbour.
-  let best = { peeled: [] as Segment[], scored: planRegion(segs, 0, segs.length - 1, sizeCost), score: 0 };
+  let best = { peeled: [] as Segment[], scored: planRegion(segs, 0, segs.length - 1, sizeCost, exact), score: 0 };
   best.score = best.scored.cost + sizeCost * best.scored.size;
   const total = segs.reduce((n, x) => n + x.weight, 0);
   // Only a value heavy enough to matter is worth a test in front of everything else.
@@ -132,7 +135,7 @@ export function emitSearch(b: ProgramBuilder, segments: readonly Segment[], opti
   for (let k = 1; k <= heavy.length; k++) {
     const peeled = heavy.slice(0, k);
     const rest = withoutValues(segs, new Set(peeled.map((x) => x.lo)));
-    const scored = planRegion(rest, 0, rest.length - 1, sizeCost);
+    const scored = planRegion(rest, 0, rest.length - 1, sizeCost, exact);
     let cost = scored.cost;
     let peeledWeight = 0;
     peeled.forEach((x, m) => {
@@ -212,22 +215,24 @@ function emitPlan(emit: Emitter, plan: Plan): Plan {
 }
 
 /** Plans segments `i..j`: exactly when small, by weight-balanced splits when large. @private */
-function planRegion(segs: readonly Segment[], i: number, j: number, sizeCost: number): Scored {
-  if (j - i + 1 <= EXACT_LIMIT) return planExact(segs, i, j, sizeCost);
-  const prefix = prefixWeights(segs, i, j);
-  const total = prefix[j - i + 1];
+function planRegion(segs: readonly Segment[], i: number, j: number, sizeCost: number, exact: number): Scored {
+  if (j - i + 1 <= exact) return planExact(segs, i, j, sizeCost);
+  let total = 0;
+  for (let k = i; k <= j; k++) total += segs[k].weight;
   // The boundary m (first segment of the right side) that best halves the weight.
   let best = i + 1;
   let bestGap = Infinity;
+  let leftWeight = 0;
   for (let m = i + 1; m <= j; m++) {
-    const gap = Math.abs(total - 2 * prefix[m - i]);
+    leftWeight += segs[m - 1].weight;
+    const gap = Math.abs(total - 2 * leftWeight);
     if (gap < bestGap) {
       bestGap = gap;
       best = m;
     }
   }
-  const left = planRegion(segs, i, best - 1, sizeCost);
-  const right = planRegion(segs, best, j, sizeCost);
+  const left = planRegion(segs, i, best - 1, sizeCost, exact);
+  const right = planRegion(segs, best, j, sizeCost, exact);
   return {
     plan: { kind: "split", at: segs[best].lo, left: left.plan, right: right.plan },
     cost: total + left.cost + right.cost,
@@ -235,91 +240,134 @@ function planRegion(segs: readonly Segment[], i: number, j: number, sizeCost: nu
   };
 }
 
-/** prefix[k] = total weight of segs[i .. i+k−1]. @private */
-function prefixWeights(segs: readonly Segment[], i: number, j: number): number[] {
-  const prefix = [0];
-  for (let k = i; k <= j; k++) prefix.push(prefix[prefix.length - 1] + segs[k].weight);
-  return prefix;
-}
-
-/** Exact DP over every contiguous sub-range of `i..j`. @private */
+/**
+ * Exact DP over every contiguous sub-range of `i..j`, in flat arrays (this
+ * runs for every search, so it avoids allocating per sub-range); the chosen
+ * plan is rebuilt at the end. @private
+ */
 function planExact(segs: readonly Segment[], i: number, j: number, sizeCost: number): Scored {
   const n = j - i + 1;
-  const prefix = prefixWeights(segs, i, j);
-  const weight = (a: number, c: number) => prefix[c - i + 1] - prefix[a - i];
-  // best[a][c] for a ≤ c, indexes relative to i.
-  const best: Scored[][] = Array.from({ length: n }, () => new Array<Scored>(n));
+  const prefix = new Float64Array(n + 1);
+  for (let k = 0; k < n; k++) prefix[k + 1] = prefix[k] + segs[i + k].weight;
+  // Indexed [a * n + c], a ≤ c relative to i. choice: −1 leaf, −2 chain, m > 0 split before m.
+  const cost = new Float64Array(n * n);
+  const size = new Int32Array(n * n);
+  const choice = new Int32Array(n * n);
   for (let len = 1; len <= n; len++) {
-    for (let a = i; a + len - 1 <= j; a++) {
+    for (let a = 0; a + len - 1 < n; a++) {
       const c = a + len - 1;
+      const at = a * n + c;
       if (len === 1) {
-        best[a - i][c - i] = { plan: { kind: "leaf", target: segs[a].target }, cost: 0, size: 0 };
+        choice[at] = -1;
         continue;
       }
-      let choice = chainPlan(segs, a, c, weight(a, c));
-      let score = choice ? choice.cost + sizeCost * choice.size : Infinity;
-      const total = weight(a, c);
+      const total = prefix[c + 1] - prefix[a];
+      let bestScore = Infinity;
+      let bestCost = 0;
+      let bestSize = 0;
+      let bestChoice = 0;
+      const chain = chainCost(segs, i + a, i + c, total);
+      if (chain) {
+        bestScore = chain.cost + sizeCost * chain.size;
+        bestCost = chain.cost;
+        bestSize = chain.size;
+        bestChoice = -2;
+      }
       for (let m = a + 1; m <= c; m++) {
-        const left = best[a - i][m - 1 - i];
-        const right = best[m - i][c - i];
-        const cost = total + left.cost + right.cost;
-        const size = 1 + left.size + right.size;
-        const s = cost + sizeCost * size;
-        if (s < score) {
-          score = s;
-          choice = { plan: { kind: "split", at: segs[m].lo, left: left.plan, right: right.plan }, cost, size };
+        const left = a * n + m - 1;
+        const right = m * n + c;
+        const splitCost = total + cost[left] + cost[right];
+        const splitSize = 1 + size[left] + size[right];
+        const score = splitCost + sizeCost * splitSize;
+        if (score < bestScore) {
+          bestScore = score;
+          bestCost = splitCost;
+          bestSize = splitSize;
+          bestChoice = m;
         }
       }
-      best[a - i][c - i] = choice!;
+      cost[at] = bestCost;
+      size[at] = bestSize;
+      choice[at] = bestChoice;
     }
   }
-  return best[0][n - 1];
+  const rebuild = (a: number, c: number): Plan => {
+    const pick = choice[a * n + c];
+    if (pick === -1) return { kind: "leaf", target: segs[i + a].target };
+    if (pick === -2) return chainPlan(segs, i + a, i + c);
+    return { kind: "split", at: segs[i + pick].lo, left: rebuild(a, pick - 1), right: rebuild(pick, c) };
+  };
+  return { plan: rebuild(0, n - 1), cost: cost[n - 1], size: size[n - 1] };
 }
 
+/** Scratch for {@link chainCost}: the tested weights, sorted (heaviest first). @private */
+const chainWeights = new Float64Array(CHAIN_LIMIT);
+
 /**
- * The `jeq` chain for segments `a..c`, when every segment but single values
- * shares one target: heavier values are tested first. Undefined when the
- * region is not of that shape or needs more than {@link CHAIN_LIMIT} tests.
+ * The target a `jeq` chain over segments `a..c` leaves untested: the one
+ * every multi-value segment shares, or with only single values the target
+ * whose values weigh most; null when multi-value segments disagree.
  * @private
  */
-function chainPlan(segs: readonly Segment[], a: number, c: number, total: number): Scored | undefined {
-  // Neighbouring segments differ in target, so at most every other one can be left untested.
-  if ((c - a + 1) >> 1 > CHAIN_LIMIT) return undefined;
-  // The target every multi-value segment shares (there may be none).
-  let background: Label | undefined;
+function chainBackground(segs: readonly Segment[], a: number, c: number): Label | null {
+  let background: Label | null = null;
   for (let k = a; k <= c; k++) {
     const s = segs[k];
     if (s.lo === s.hi) continue;
-    if (background && background !== s.target) return undefined;
+    if (background !== null && background !== s.target) return null;
     background = s.target;
   }
-  // With only single values, leave untested the target whose values weigh most.
-  if (!background) {
-    const byTarget = new Map<Label, number>();
-    for (let k = a; k <= c; k++) byTarget.set(segs[k].target, (byTarget.get(segs[k].target) ?? 0) + segs[k].weight);
-    let heaviest = -1;
-    for (const [target, w] of byTarget) {
-      if (w > heaviest) {
-        heaviest = w;
-        background = target;
-      }
+  if (background !== null) return background;
+  let heaviest = -1;
+  for (let k = a; k <= c; k++) {
+    let w = 0;
+    for (let m = a; m <= c; m++) if (segs[m].target === segs[k].target) w += segs[m].weight;
+    if (w > heaviest) {
+      heaviest = w;
+      background = segs[k].target;
     }
   }
+  return background;
+}
+
+/**
+ * Cost and size of the `jeq` chain for segments `a..c` (heavier values
+ * tested first), or undefined when the region is not of that shape or needs
+ * more than {@link CHAIN_LIMIT} tests. Allocation-free: the DP calls it for
+ * every small sub-range. @private
+ */
+function chainCost(segs: readonly Segment[], a: number, c: number, total: number): { cost: number; size: number } | undefined {
+  // Neighbouring segments differ in target, so at most every other one can be left untested.
+  if ((c - a + 1) >> 1 > CHAIN_LIMIT) return undefined;
+  const background = chainBackground(segs, a, c);
+  if (background === null) return undefined;
+  let count = 0;
+  let testedWeight = 0;
+  for (let k = a; k <= c; k++) {
+    if (segs[k].target === background) continue;
+    if (count === CHAIN_LIMIT) return undefined;
+    const w = segs[k].weight;
+    testedWeight += w;
+    // Insertion into the sorted scratch.
+    let p = count++;
+    while (p > 0 && chainWeights[p - 1] < w) {
+      chainWeights[p] = chainWeights[p - 1];
+      p--;
+    }
+    chainWeights[p] = w;
+  }
+  if (count === 0) return undefined;
+  let cost = (total - testedWeight) * count;
+  for (let m = 0; m < count; m++) cost += chainWeights[m] * (m + 1);
+  return { cost, size: count };
+}
+
+/** The chain plan itself, for a region {@link chainCost} accepted. @private */
+function chainPlan(segs: readonly Segment[], a: number, c: number): Plan {
+  const background = chainBackground(segs, a, c)!;
   const tested: Segment[] = [];
   for (let k = a; k <= c; k++) if (segs[k].target !== background) tested.push(segs[k]);
-  if (tested.length === 0 || tested.length > CHAIN_LIMIT) return undefined;
   // Stable: equal weights keep ascending value order, so output is deterministic.
   tested.sort((x, y) => y.weight - x.weight);
-  let cost = 0;
-  let testedWeight = 0;
-  tested.forEach((s, m) => {
-    cost += s.weight * (m + 1);
-    testedWeight += s.weight;
-  });
-  cost += (total - testedWeight) * tested.length;
-  return {
-    plan: { kind: "chain", tests: tested.map((s) => ({ value: s.lo, target: s.target })), otherwise: background! },
-    cost,
-    size: tested.length,
-  };
+  return { kind: "chain", tests: tested.map((s) => ({ value: s.lo, target: s.target })), otherwise: background };
 }
