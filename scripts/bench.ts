@@ -57,6 +57,7 @@ import {
   VARIANTS,
 } from "./bench/report.ts";
 import { SECTIONS } from "./bench/sections.ts";
+import { formatStartup, measureStartup, type StartupResult } from "./bench/startup.ts";
 import { buildWorkload } from "./bench/workload.ts";
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -91,6 +92,8 @@ and prints every ratio next to its target.
   --no-kernel           skip the real-kernel timing
   --quick               --no-kernel, and fewer repetitions in the sections
   --skip SECTION        do not run this section (repeatable)
+  --no-startup          skip the start-up and compile-speed rows (scripts/bench/startup.ts)
+  --startup-runs N      rounds of each start-up row (default 21)
   --iterations N        calls per timed loop (default 200000)
   --repetitions N       timed loops per call in each child (default 5)
   --rounds N            children per filter (default 5)
@@ -195,6 +198,8 @@ interface Options {
   readonly kernel: boolean;
   readonly quick: boolean;
   readonly skip: readonly string[];
+  readonly startup: boolean;
+  readonly startupRuns: number;
   readonly timing: KernelOptions;
 }
 
@@ -209,6 +214,8 @@ function parseOptions(argv: readonly string[]): Options | undefined {
       "no-kernel": { type: "boolean", default: false },
       quick: { type: "boolean", default: false },
       skip: { type: "string", multiple: true, default: [] },
+      "no-startup": { type: "boolean", default: false },
+      "startup-runs": { type: "string" },
       iterations: { type: "string" },
       repetitions: { type: "string" },
       rounds: { type: "string" },
@@ -234,6 +241,8 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     arch,
     quick: values.quick,
     skip: values.skip,
+    startup: !values["no-startup"],
+    startupRuns: positive("startup-runs", values["startup-runs"], 21),
     kernel: !values["no-kernel"] && !values.quick,
     timing: {
       iterations: positive("iterations", values.iterations, 200_000),
@@ -498,7 +507,14 @@ async function main(): Promise<number> {
     targets: { checks, met: checks.filter(targetMet).length, total: checks.length },
     seconds: (performance.now() - started) / 1000,
   };
-  console.log(options.format === "json" ? JSON.stringify(result, null, 2) : formatTable(result));
+  // Start-up and compile-speed rows (issue 11): on the first x86_64 policy measured.
+  const startupPolicy = subjects.find((s) => s.arch === "x86_64");
+  const startup: StartupResult | undefined = options.startup && startupPolicy
+    ? measureStartup({ policyPath: startupPolicy.path, runs: options.startupRuns, progress: options.timing.progress })
+    : undefined;
+  clearProgress();
+  if (options.format === "json") console.log(JSON.stringify(startup ? { ...result, startup } : result, null, 2));
+  else console.log(startup ? `${formatTable(result)}\n\n${formatStartup(startup)}` : formatTable(result));
   return 0;
 }
 

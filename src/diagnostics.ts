@@ -109,6 +109,7 @@ export interface Diagnostic {
  *
  * @example
  * ```ts
+ * import { compileFromJson } from "./compile.ts";
  * try { compileFromJson("{", "x86_64"); } catch (e) { if (e instanceof PolicyError) console.log(e.diagnostics.length); }
  * ```
  */
@@ -193,24 +194,4 @@ function excerptAt(source: string, position: SourcePosition): { text: string; ca
   }
   if (cutEnd) text = `${text}…`;
   return { text, caretStart };
-}
-
-/**
- * Converts an offset to a 1-based line and column.
- *
- * @example
- * ```ts
- * lineColumn("a\nbc", 3); // { line: 2, column: 2 }
- * ```
- */
-export function lineColumn(source: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < source.length; i++) {
-    if (source.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
 }

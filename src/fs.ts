@@ -21,6 +21,9 @@ import { basename, dirname, join } from "node:path";
  *
  * @example
  * ```ts
+ * import type { Program } from "./bpf/insn.ts";
+ * import { serializeBinary } from "./container.ts";
+ * declare const filters: Map<string, Program>;
  * writeFileAtomic("out/seccomp.bpf", serializeBinary(filters), 0o644);
  * ```
  */

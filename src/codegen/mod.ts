@@ -119,8 +119,12 @@ export function generateProgram(filter: Filter, options: GenerateOptions = {}): 
       bodies.push({ label: target, rules: set.rules });
       weight = DISPATCH_WEIGHTS.checked + DISPATCH_WEIGHTS.perRule * set.rules.length;
     }
-    entries.push({ nr: syscall.nr, name: syscall.name, target, hasRules: target !== match, weight });
+    entries.push({ nr: syscall.nr, target, weight });
   }
+
+  // The one sort of the dispatch: layouts and the search rely on ascending numbers, and a
+  // Filter built by hand may be unvalidated.
+  entries.sort((x, y) => x.nr - y.nr);
 
   if (options.layout) {
     // x32 numbers carry the x86_64 token, so only this guard keeps them out of the allowlist.
@@ -182,7 +186,7 @@ function dispatchSegments(
   });
   const out: Segment[] = [];
   let next = 0;
-  for (const e of [...entries].sort((x, y) => x.nr - y.nr)) {
+  for (const e of entries) {
     if (e.nr > next) out.push(gap(next, e.nr - 1));
     knownIn(e.nr, e.nr);
     out.push({ lo: e.nr, hi: e.nr, target: e.target, weight: e.weight });

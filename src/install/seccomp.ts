@@ -11,15 +11,16 @@
  * @module
  */
 import { actionFromValue, SECCOMP_RET, SECCOMP_RET_ACTION_FULL } from "../action.ts";
-import { type ArchInfo, getArch, hostArch } from "../arch/arch.ts";
+import { archEndian, type ArchInfo, type ArchName, getArch, hostArch, seccompSyscallNumber } from "../arch/arch.ts";
 import { encodeProgram } from "../bpf/encode.ts";
 import { type Program, RET_K } from "../bpf/insn.ts";
 import { validateProgram } from "../bpf/validate.ts";
-import { InstallError, seccompHint } from "./errors.ts";
+import { errnoName, InstallError, seccompHint } from "./errors.ts";
 import type { Libc } from "./libc.ts";
 
 /** `prctl` options and `seccomp` operations and flags (include/uapi/linux/{prctl,seccomp}.h). */
 export const SECCOMP_CONSTANTS = {
+  PR_GET_SECCOMP: 21,
   PR_SET_SECCOMP: 22,
   PR_SET_NO_NEW_PRIVS: 38,
   SECCOMP_MODE_FILTER: 2,
@@ -57,11 +58,22 @@ export interface PreparedFilter {
  * ```
  */
 export function hostArchInfo(): ArchInfo {
+  return getArch(hostArchName());
+}
+
+/**
+ * The running machine's architecture name; throws {@link InstallError}
+ * `unsupported-platform` when it is not a supported one. The install path uses
+ * this rather than {@link hostArchInfo}, so that an application bundling only
+ * the installer does not carry every architecture's syscall table.
+ * @private
+ */
+function hostArchName(): ArchName {
   const name = hostArch();
   if (name === undefined) {
     throw new InstallError("unsupported-platform", "this CPU architecture is not one seccompiler supports");
   }
-  return getArch(name);
+  return name;
 }
 
 /**
@@ -92,6 +104,10 @@ export function checkProgram(program: Program): void {
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * import { openLibc } from "./libc.ts";
+ * declare const program: Program;
+ * const libc = await openLibc();
  * const prepared = prepareFilter(libc, program);
  * installPrepared(libc, prepared, { allThreads: false });
  * ```
@@ -109,12 +125,16 @@ export function prepareFilter(libc: Libc, program: Program): PreparedFilter {
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * import { openLibc } from "./libc.ts";
+ * declare const program: Program;
+ * const libc = await openLibc();
  * checkProgram(program);
  * const prepared = prepareCheckedFilter(libc, program);
  * ```
  */
 export function prepareCheckedFilter(libc: Libc, program: Program): PreparedFilter {
-  const { endian } = hostArchInfo();
+  const endian = archEndian(hostArchName());
   const instructions = encodeProgram(program, endian);
   const fprog = new Uint8Array(16);
   const view = new DataView(fprog.buffer);
@@ -130,6 +150,7 @@ export function prepareCheckedFilter(libc: Libc, program: Program): PreparedFilt
  *
  * @example
  * ```ts
+ * import { openLibc } from "./libc.ts";
  * setNoNewPrivs(await openLibc());
  * ```
  */
@@ -150,6 +171,10 @@ export function setNoNewPrivs(libc: Libc): void {
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * import { openLibc } from "./libc.ts";
+ * declare const program: Program;
+ * const libc = await openLibc();
  * installPrepared(libc, prepareFilter(libc, program), { allThreads: false });
  * ```
  */
@@ -171,6 +196,7 @@ export function installPrepared(libc: Libc, prepared: PreparedFilter, options: {
     );
   }
   const errno = libc.errno();
+  if (errno === ENOSYS) requireSeccomp(libc);
   if (errno === ENOSYS && !options.allThreads) {
     // Linux 3.5..3.16, or a filter answering ENOSYS for seccomp(): the prctl path takes no flags.
     const fallback = libc.prctl(PR_SET_SECCOMP, BigInt(SECCOMP_MODE_FILTER), prepared.fprogAddress, 0n, 0n);
@@ -201,8 +227,27 @@ function hint(errno: number): { hint?: string } {
 
 /** `syscall(SYS_seccomp, op, flags, args)`. @private */
 function seccompSyscall(libc: Libc, op: number, flags: bigint, args: bigint): bigint {
-  const nr = hostArchInfo().syscalls.get("seccomp")!;
+  const nr = seccompSyscallNumber(hostArchName());
   return libc.syscall(nr, BigInt(op), flags, args, 0n, 0n, 0n);
+}
+
+/**
+ * Called after `seccomp()` failed with ENOSYS, which means either a Linux
+ * 3.5..3.16 kernel (no `seccomp()` yet, filters through `prctl`) or no seccomp
+ * at all: a kernel without CONFIG_SECCOMP, or qemu-user, which answers ENOSYS
+ * to `seccomp()` and EINVAL to every seccomp `prctl`. `prctl(PR_GET_SECCOMP)`
+ * tells them apart; throws {@link InstallError} `seccomp-unavailable` for the
+ * second, so the error names the real cause instead of a missing feature.
+ * @private
+ */
+function requireSeccomp(libc: Libc): void {
+  if (libc.prctl(SECCOMP_CONSTANTS.PR_GET_SECCOMP, 0n, 0n, 0n, 0n) >= 0) return;
+  const prctlErrno = libc.errno();
+  throw new InstallError(
+    "seccomp-unavailable",
+    `seccomp is unavailable (prctl(PR_GET_SECCOMP) fails with ${errnoName(prctlErrno)}, and seccomp() with ENOSYS)`,
+    { errno: ENOSYS, ...hint(ENOSYS) },
+  );
 }
 
 /** Actions every seccomp-filter kernel (3.5+) knows, used when the kernel cannot be asked. @private */
@@ -222,6 +267,8 @@ const ORIGINAL_ACTIONS: ReadonlySet<number> = new Set([
  *
  * @example
  * ```ts
+ * import { openLibc } from "./libc.ts";
+ * const libc = await openLibc();
  * queryActionAvailable(libc, 0x7fc00000); // USER_NOTIF: true on Linux 5.0+
  * ```
  */
@@ -232,7 +279,8 @@ export function queryActionAvailable(libc: Libc, value: number): boolean {
   if (result === 0n) return true;
   const errno = libc.errno();
   if (errno === EOPNOTSUPP) return false;
-  // EINVAL: the kernel predates the operation; ENOSYS: it predates seccomp().
+  if (errno === ENOSYS) requireSeccomp(libc);
+  // EINVAL: the kernel predates the operation; ENOSYS (with seccomp present): it predates seccomp().
   if (errno === EINVAL || errno === ENOSYS) return ORIGINAL_ACTIONS.has(bits);
   throw new InstallError("action-query-failed", "seccomp(SECCOMP_GET_ACTION_AVAIL) failed", { errno });
 }
@@ -249,6 +297,8 @@ const ACTION_SINCE: ReadonlyMap<number, string> = new Map([
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * declare const program: Program;
  * returnedActions(program); // [0x80000000, 0x7fff0000]
  * ```
  */
@@ -267,6 +317,10 @@ export function returnedActions(program: Program): number[] {
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * import { openLibc } from "./libc.ts";
+ * declare const program: Program;
+ * const libc = await openLibc();
  * checkActionsAvailable(libc, program);
  * ```
  */

@@ -45,6 +45,8 @@ export const DEFAULT_PASSES: readonly Pass[] = [
  * @example
  * ```ts
  * import { generateProgram } from "../codegen/mod.ts";
+ * import type { Filter } from "../ir.ts";
+ * declare const filter: Filter;
  * const program = optimizeProgram(generateProgram(filter));
  * ```
  */
