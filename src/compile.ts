@@ -8,7 +8,7 @@ import { ARCH_NAMES, type ArchName } from "./arch/arch.ts";
 import { BPF_MAXINSNS, type Program } from "./bpf/insn.ts";
 import { generateProgram } from "./codegen/mod.ts";
 import { optimizeProgram } from "./optimize/mod.ts";
-import { type Diagnostic, PolicyError } from "./diagnostics.ts";
+import { type Diagnostic, PolicyError, type SourcePosition } from "./diagnostics.ts";
 import { type Filter, validateFilter } from "./ir.ts";
 import { parsePolicy } from "./policy/frontend.ts";
 
@@ -28,6 +28,8 @@ export interface CompiledPolicy {
   readonly filters: Map<string, Filter>;
   /** Non-fatal findings (portability hazards, merged duplicates). */
   readonly warnings: readonly Diagnostic[];
+  /** Where each thread's name is in the policy text, in document order (for checks on thread names). */
+  readonly threadPositions: ReadonlyMap<string, SourcePosition>;
 }
 
 const ArchSchema = v.picklist(ARCH_NAMES, `arch must be one of ${ARCH_NAMES.join(", ")}`);
@@ -108,7 +110,12 @@ export function compilePolicy(text: string, arch: ArchName, options: CompileOpti
     programs.set(thread, program);
   }
   if (tooLong.length > 0) throw new PolicyError(tooLong, text);
-  return { programs, filters: parsed.filters, warnings: parsed.diagnostics.filter((d) => d.severity === "warning") };
+  return {
+    programs,
+    filters: parsed.filters,
+    warnings: parsed.diagnostics.filter((d) => d.severity === "warning"),
+    threadPositions: parsed.threadPositions,
+  };
 }
 
 /**

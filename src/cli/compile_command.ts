@@ -10,17 +10,24 @@ import * as v from "valibot";
 import { ARCH_NAMES, type ArchName, getArch } from "../arch/arch.ts";
 import { encodeProgram } from "../bpf/encode.ts";
 import { compilePolicy, type CompiledPolicy } from "../compile.ts";
-import { serializeBinary } from "../container.ts";
-import { type Diagnostic, formatDiagnostic, PolicyError } from "../diagnostics.ts";
+import { CONTAINER_FORMATS, type ContainerFormat, describeFormat, serializeBinary } from "../container.ts";
+import { type Diagnostic, formatDiagnostic, lineColumn, PolicyError, type SourcePosition } from "../diagnostics.ts";
+import {
+  checkFirecrackerThreads,
+  checkThreadNameCase,
+  FIRECRACKER_LAYOUTS,
+  firecrackerFormat,
+  FirecrackerVersionError,
+} from "../firecracker.ts";
 import { writeFileAtomic } from "../fs.ts";
 import { parseCommandLine } from "./args.ts";
-import { err, EXIT, out, UsageError } from "./output.ts";
+import { describeIoError, err, EXIT, out, UsageError } from "./output.ts";
 
 const HELP = `Usage: seccompiler [compile] --target-arch ARCH --input-file POLICY.json [options]
 
 Compiles a JSON seccomp policy (Firecracker / rust-vmm format, comments allowed)
-into one BPF program per thread, written as a Firecracker filter file
-(readable by Firecracker v0.25 to v1.14 with --seccomp-filter).
+into one BPF program per thread, written as a Firecracker filter file in the
+layout of the current Firecracker (v1.15 and later), or of the release you name.
 
 Options:
   -t, --target-arch ARCH   ${ARCH_NAMES.join(", ")} (case-insensitive; amd64 and arm64 accepted)
@@ -28,6 +35,15 @@ Options:
   -o, --output-file FILE   where to write (default: seccomp_binary_filter.out)
       --split-output       write raw <thread>.bpf files into the output file's
                            directory instead of one container file
+      --firecracker VERSION
+                           write the filter file layout that Firecracker release
+                           reads (MAJOR.MINOR[.PATCH], e.g. 1.14.1), and warn when
+                           the policy lacks a thread Firecracker needs (vmm, api,
+                           vcpu) or has one it refuses:
+${FIRECRACKER_LAYOUTS.map((l) => `                             ${l.versions.padEnd(16)} ${l.format}`).join("\n")}
+      --container bitcode|bincode
+                           name the layout directly (default: bitcode, what
+                           Firecracker v1.15 and later read)
   -b, --basic              deprecated: drop every argument check (the filter then
                            allows more than the policy says)
       --format text|json   json: print a machine-readable summary on stdout
@@ -36,6 +52,9 @@ Options:
 Examples:
   seccompiler --target-arch x86_64 --input-file policies/example.json --output-file example.out
   seccompiler compile -t aarch64 -i policy.json --split-output -o out/
+
+Thread names that differ only in case are an error: Firecracker lowercases
+names and would keep one of the two programs at random.
 
 Exit codes: 0 ok, 1 policy or I/O error (every problem is reported), 2 usage error.
 `;
@@ -49,6 +68,8 @@ const OptionsSchema = v.object({
   basic: v.boolean(),
   split: v.boolean(),
   format: v.picklist(["text", "json"], '--format must be "text" or "json"'),
+  container: v.picklist(CONTAINER_FORMATS, '--container must be "bitcode" or "bincode"'),
+  firecracker: v.optional(v.string()),
 });
 
 /** Validated options of one compile run. @private */
@@ -63,6 +84,8 @@ function readOptions(args: string[]): CompileRun | "help" {
     "split-output": { type: "boolean" },
     basic: { type: "boolean", short: "b" },
     format: { type: "string" },
+    container: { type: "string" },
+    firecracker: { type: "string" },
     help: { type: "boolean", short: "h" },
   }, true);
   if (values.help) return "help";
@@ -70,6 +93,10 @@ function readOptions(args: string[]): CompileRun | "help" {
   const rawArch = values["target-arch"];
   if (typeof rawArch !== "string") throw new UsageError("missing --target-arch", "compile");
   if (typeof values["input-file"] !== "string") throw new UsageError("missing --input-file", "compile");
+  const container = containerChoice(values.container, values.firecracker);
+  if (values["split-output"] && (values.container !== undefined || values.firecracker !== undefined)) {
+    throw new UsageError("--container and --firecracker choose a filter file layout; --split-output writes raw .bpf files", "compile");
+  }
   const lowered = rawArch.toLowerCase();
   const arch = ARCH_ALIASES[lowered] ?? lowered;
   const result = v.safeParse(OptionsSchema, {
@@ -79,6 +106,8 @@ function readOptions(args: string[]): CompileRun | "help" {
     basic: values.basic ?? false,
     split: values["split-output"] ?? false,
     format: values.format ?? "text",
+    container,
+    firecracker: values.firecracker,
   });
   if (!result.success) {
     const issue = result.issues[0];
@@ -88,6 +117,37 @@ function readOptions(args: string[]): CompileRun | "help" {
     throw new UsageError(message, "compile");
   }
   return result.output;
+}
+
+/**
+ * The layout to write, from `--container` and `--firecracker` (they must agree
+ * when both are given); bitcode, the current Firecracker's, by default.
+ *
+ * @private
+ */
+function containerChoice(container: string | undefined, firecracker: string | undefined): ContainerFormat {
+  let fromVersion: ContainerFormat | undefined;
+  if (firecracker !== undefined) {
+    try {
+      fromVersion = firecrackerFormat(firecracker);
+    } catch (error) {
+      if (error instanceof FirecrackerVersionError) throw new UsageError(`--firecracker: ${error.message}`, "compile");
+      throw error;
+    }
+  }
+  if (container !== undefined && !(CONTAINER_FORMATS as readonly string[]).includes(container)) {
+    throw new UsageError(`--container must be "bitcode" or "bincode", not "${container}"`, "compile");
+  }
+  if (container !== undefined && fromVersion !== undefined && container !== fromVersion) {
+    throw new UsageError(`--container ${container} contradicts --firecracker ${firecracker}, which reads ${fromVersion}`, "compile");
+  }
+  return (container as ContainerFormat | undefined) ?? fromVersion ?? "bitcode";
+}
+
+/** Where a warning about the whole document points: its first token (after comments). @private */
+function documentStart(text: string, file: string): SourcePosition {
+  const offset = /^(?:\s|\/\/[^\n]*|\/\*[\s\S]*?\*\/)*/.exec(text)![0].length;
+  return { file, ...lineColumn(text, offset), offset, length: 1 };
 }
 
 /** Reads the policy as UTF-8 text; invalid UTF-8 is an input error, not mojibake. @private */
@@ -153,7 +213,23 @@ export function compileCommand(args: string[]): number {
     report(false, error.diagnostics);
     return EXIT.FAILURE;
   }
-  for (const warning of compiled.warnings) err(formatDiagnostic(warning, source.text));
+  // Firecracker's view of the thread names, for a filter file (raw .bpf files are not Firecracker's).
+  const names = [...compiled.threadPositions].sort(([, a], [, b]) => a.offset - b.offset).map(([name]) => name);
+  for (const name of compiled.programs.keys()) if (!compiled.threadPositions.has(name)) names.push(name);
+  const caseErrors = options.split ? [] : checkThreadNameCase(names, compiled.threadPositions);
+  const warnings = [
+    ...compiled.warnings,
+    ...(options.firecracker !== undefined && !options.split
+      ? checkFirecrackerThreads(names, compiled.threadPositions, documentStart(source.text, source.file))
+      : []),
+  ];
+  for (const warning of warnings) err(formatDiagnostic(warning, source.text));
+  if (caseErrors.length > 0) {
+    for (const diagnostic of caseErrors) err(formatDiagnostic(diagnostic, source.text));
+    err(`seccompiler: ${caseErrors.length} error${caseErrors.length === 1 ? "" : "s"}; nothing written`);
+    report(false, [...warnings, ...caseErrors]);
+    return EXIT.FAILURE;
+  }
 
   const written: string[] = [];
   try {
@@ -170,21 +246,26 @@ export function compileCommand(args: string[]): number {
         written.push(path);
       }
     } else {
-      writeFileAtomic(options.output, serializeBinary(compiled.programs, { format: "bincode" }));
+      writeFileAtomic(options.output, serializeBinary(compiled.programs, { format: options.container }));
       written.push(options.output);
     }
   } catch (error) {
     const message = error instanceof InputError ? error.message : `seccompiler: error: cannot write ${options.output}: ${describeIoError(error)}`;
     err(message);
-    report(false, [...compiled.warnings, { code: "io", message, path: "$", severity: "error" }]);
+    report(false, [...warnings, { code: "io", message, path: "$", severity: "error" }]);
     return EXIT.FAILURE;
   }
   const threads = [...compiled.programs].map(([name, program]) => ({ name, instructions: program.length }));
+  const layout = options.split ? {} : {
+    container: options.container,
+    ...(options.firecracker !== undefined ? { firecracker: options.firecracker } : {}),
+  };
   if (json) {
-    report(true, compiled.warnings, { files: written, threads });
+    report(true, warnings, { files: written, ...layout, threads });
   } else {
     const summary = threads.map((t) => `${t.name} ${t.instructions}`).join(", ") || "no filters";
-    err(`seccompiler: wrote ${written.join(", ")} (${options.arch}; instructions: ${summary})`);
+    const format = options.split ? "" : `${describeFormat(options.container)}; `;
+    err(`seccompiler: wrote ${written.join(", ")} (${format}${options.arch}; instructions: ${summary})`);
   }
   return EXIT.OK;
 }
@@ -199,19 +280,4 @@ function diagnosticJson(d: Diagnostic): Record<string, unknown> {
     ...(d.hint ? { hint: d.hint } : {}),
     ...(d.position ? { file: d.position.file, line: d.position.line, column: d.position.column } : {}),
   };
-}
-
-/** "ENOENT (no such file or directory)" rather than a stack. @private */
-function describeIoError(error: unknown): string {
-  const e = error as { code?: string; message?: string };
-  const known: Record<string, string> = {
-    ENOENT: "no such file or directory",
-    EACCES: "permission denied",
-    EISDIR: "is a directory",
-    ENOTDIR: "a path component is not a directory",
-    EROFS: "read-only file system",
-    ENOSPC: "no space left on device",
-  };
-  if (e.code && known[e.code]) return `${known[e.code]} (${e.code})`;
-  return e.message ?? String(error);
 }

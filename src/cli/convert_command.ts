@@ -1,0 +1,165 @@
+/**
+ * `seccompiler convert`: rewrites a Firecracker filter file in the other
+ * layout (bincode for v0.25–v1.14, bitcode for v1.15+), so that operators who
+ * upgrade or downgrade Firecracker keep their compiled filters. The programs
+ * are carried over unchanged; the file is written atomically, like `compile`.
+ *
+ * @module
+ */
+import { closeSync, openSync, readSync } from "node:fs";
+import {
+  CONTAINER_FORMATS,
+  ContainerError,
+  type ContainerFormat,
+  DEFAULT_BYTES_LIMIT,
+  describeFormat,
+  readContainer,
+  serializeBinary,
+} from "../container.ts";
+import { FIRECRACKER_LAYOUTS, firecrackerFormat, FirecrackerVersionError } from "../firecracker.ts";
+import { writeFileAtomic } from "../fs.ts";
+import { parseCommandLine } from "./args.ts";
+import { describeIoError, err, EXIT, out, UsageError } from "./output.ts";
+
+const HELP = `Usage: seccompiler convert --input-file FILE --output-file FILE [options]
+
+Rewrites a Firecracker filter file in the other layout, programs unchanged:
+${FIRECRACKER_LAYOUTS.map((l) => `  ${l.versions.padEnd(16)} ${l.format}`).join("\n")}
+The input's layout is detected (bytes valid in both are refused: name it with
+--container). The output is written atomically, never partially.
+
+Options:
+  -i, --input-file FILE      the filter file to read
+  -o, --output-file FILE     where to write (may be the input file)
+      --to bitcode|bincode   the layout to write (default: the other one)
+      --firecracker VERSION  write the layout this Firecracker release reads
+      --container bitcode|bincode  the input's layout, when detection cannot tell
+      --bytes-limit N        largest input accepted (default ${DEFAULT_BYTES_LIMIT}, Firecracker's limit)
+      --format text|json     json: print a machine-readable summary on stdout
+  -h, --help                 show this help
+
+Examples:
+  seccompiler convert -i filters-v1.14.bin -o filters-v1.16.bin --firecracker 1.16
+  seccompiler convert -i filters.bin -o filters.bin --to bitcode
+
+Exit codes: 0 ok, 1 unreadable or invalid input, or I/O error (nothing written), 2 usage error.
+`;
+
+/** Checks a layout name given on the command line. @private */
+function layoutOption(name: string, value: string | undefined): ContainerFormat | undefined {
+  if (value === undefined) return undefined;
+  if (!(CONTAINER_FORMATS as readonly string[]).includes(value)) {
+    throw new UsageError(`${name} must be "bitcode" or "bincode", not "${value}"`, "convert");
+  }
+  return value as ContainerFormat;
+}
+
+/** Reads at most `limit` bytes of `path`, refusing (before decoding) anything longer. @private */
+function readBounded(path: string, limit: number): Uint8Array {
+  const fd = openSync(path, "r");
+  try {
+    // One byte more than the limit tells "exactly the limit" from "over it", whatever the file type.
+    const buffer = new Uint8Array(limit + 1);
+    let length = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length > limit) {
+        throw new ContainerError("too-large", `filter file is over the ${limit}-byte limit`, { offset: limit });
+      }
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Runs `seccompiler convert` and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * convertCommand(["--input-file", "old.bin", "--output-file", "new.bin", "--firecracker", "1.16"]);
+ * ```
+ */
+export function convertCommand(args: string[]): number {
+  const { values, positionals } = parseCommandLine("convert", args, {
+    "input-file": { type: "string", short: "i" },
+    "output-file": { type: "string", short: "o" },
+    to: { type: "string" },
+    firecracker: { type: "string" },
+    container: { type: "string" },
+    "bytes-limit": { type: "string" },
+    format: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  }, true);
+  if (values.help) {
+    out(HELP);
+    return EXIT.OK;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`, "convert");
+  const input = values["input-file"];
+  const output = values["output-file"];
+  if (!input) throw new UsageError("missing --input-file", "convert");
+  if (!output) throw new UsageError("missing --output-file", "convert");
+  const format = values.format ?? "text";
+  if (format !== "text" && format !== "json") throw new UsageError('--format must be "text" or "json"', "convert");
+  const from = layoutOption("--container", values.container);
+  let to = layoutOption("--to", values.to);
+  if (values.firecracker !== undefined) {
+    let target: ContainerFormat;
+    try {
+      target = firecrackerFormat(values.firecracker);
+    } catch (error) {
+      if (error instanceof FirecrackerVersionError) throw new UsageError(`--firecracker: ${error.message}`, "convert");
+      throw error;
+    }
+    if (to !== undefined && to !== target) {
+      throw new UsageError(`--to ${to} contradicts --firecracker ${values.firecracker}, which reads ${target}`, "convert");
+    }
+    to = target;
+  }
+  const rawLimit = values["bytes-limit"] ?? String(DEFAULT_BYTES_LIMIT);
+  const bytesLimit = /^[0-9]{1,15}$/.test(rawLimit) ? Number(rawLimit) : NaN;
+  if (!(bytesLimit >= 1)) throw new UsageError(`--bytes-limit must be a positive whole number of bytes, not "${rawLimit}"`, "convert");
+
+  const json = format === "json";
+  const fail = (message: string): number => {
+    err(`seccompiler: error: ${message}`);
+    if (json) out(JSON.stringify({ ok: false, input, output, error: message }, null, 2));
+    return EXIT.FAILURE;
+  };
+  let read;
+  try {
+    read = readContainer(readBounded(input, bytesLimit), { bytesLimit, ...(from ? { format: from } : {}) });
+  } catch (error) {
+    if (error instanceof ContainerError) {
+      const at = error.offset === undefined ? "" : ` (at byte ${error.offset})`;
+      return fail(`${input}: ${error.message}${at}`);
+    }
+    return fail(`cannot read ${input}: ${describeIoError(error)}`);
+  }
+  const target = to ?? (read.format === "bitcode" ? "bincode" : "bitcode");
+  let bytes: Uint8Array;
+  try {
+    bytes = serializeBinary(read.programs, { format: target });
+  } catch (error) {
+    if (error instanceof ContainerError) return fail(`cannot write ${input} as ${target}: ${error.message}`);
+    throw error;
+  }
+  try {
+    writeFileAtomic(output, bytes);
+  } catch (error) {
+    return fail(`cannot write ${output}: ${describeIoError(error)}`);
+  }
+  const threads = [...read.programs].map(([name, program]) => ({ name, instructions: program.length }));
+  if (json) {
+    out(JSON.stringify({ ok: true, input, output, from: read.format, container: target, bytes: bytes.length, threads }, null, 2));
+  } else {
+    const summary = threads.map((t) => `${t.name} ${t.instructions}`).join(", ") || "no filters";
+    err(`seccompiler: converted ${input} (${describeFormat(read.format)}) to ${output} (${describeFormat(target)}; ` +
+      `${bytes.length} bytes; instructions: ${summary})`);
+  }
+  return EXIT.OK;
+}
