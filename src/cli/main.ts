@@ -40,6 +40,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "report which syscalls the kernel's action cache never filters",
     load: async () => (await import("./inspect_command.ts")).cacheCommand,
   },
+  lint: {
+    summary: "report mistakes in a policy (wrong-arch syscalls, dead or redundant rules, dangerous allows)",
+    load: async () => (await import("./lint_command.ts")).lintCommand,
+  },
   schema: {
     summary: "print the JSON Schema of the policy format",
     load: async () => (await import("./schema_command.ts")).schemaCommand,

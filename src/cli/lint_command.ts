@@ -1,0 +1,151 @@
+/**
+ * `seccompiler lint POLICY`: every compile error plus warnings about
+ * policies that compile but are probably wrong, each at `file:line:col`.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { ARCH_NAMES, type ArchName, hostArch, isArchName } from "../arch/arch.ts";
+import { type Diagnostic, formatDiagnostic } from "../diagnostics.ts";
+import { lintPolicy } from "../lint/mod.ts";
+import { parseCommandLine } from "./args.ts";
+import { err, EXIT, out, UsageError } from "./output.ts";
+
+const HELP = `Usage: seccompiler lint POLICY.json [--target-arch ARCH] [--firecracker]
+                       [--format text|json] [--deny-warnings]
+
+Checks a JSON policy and reports each finding as file:line:col with a stable code:
+every error 'compile' would report (unknown-syscall suggests the replacement,
+e.g. open → openat on aarch64), and warnings for rules that compile but are
+probably wrong:
+  never-matches, always-matches, always-true-condition   conditions that decide nothing
+  redundant-rule, duplicate-rule                         rules covered by another rule
+  missing-exit-syscall   an allowlist without exit, exit_group or rt_sigreturn
+  dangerous-syscall      an allowlist allowing execve, ptrace, bpf, init_module, ...
+  thread-name-case       (error) two filter names equal except for letter case
+  missing-thread-category, unknown-thread-category
+                         with --firecracker: no vmm, api or vcpu filter, or another one
+
+Options:
+  -t, --target-arch ARCH  ${ARCH_NAMES.join(", ")} (default: this machine's)
+      --firecracker       the policy is for Firecracker: warn when vmm, api or vcpu is
+                          missing or another thread is present
+      --format text|json  json: print {"ok", "errors", "warnings", "findings": [...]} on stdout
+      --deny-warnings     exit 1 on warnings too
+  -h, --help              show this help
+
+Exit codes: 0 no errors (warnings allowed unless --deny-warnings), 1 errors
+(or warnings with --deny-warnings) or unreadable file, 2 usage error.
+`;
+
+const ARCH_ALIASES: Record<string, ArchName> = { amd64: "x86_64", x64: "x86_64", arm64: "aarch64" };
+
+/** Validated options. @private */
+interface LintRun {
+  readonly input: string;
+  readonly arch: ArchName;
+  readonly json: boolean;
+  readonly denyWarnings: boolean;
+  readonly firecracker: boolean;
+}
+
+/** argv → options, or a UsageError. @private */
+function readOptions(args: string[]): LintRun | "help" {
+  const { values, positionals } = parseCommandLine("lint", args, {
+    "target-arch": { type: "string", short: "t" },
+    format: { type: "string" },
+    "deny-warnings": { type: "boolean" },
+    firecracker: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  }, true);
+  if (values.help) return "help";
+  if (positionals.length === 0) throw new UsageError("no policy given", "lint");
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`, "lint");
+  const format = values.format ?? "text";
+  if (format !== "text" && format !== "json") throw new UsageError('--format must be "text" or "json"', "lint");
+  const raw = values["target-arch"];
+  const arch = raw === undefined ? hostArch() : ARCH_ALIASES[raw.toLowerCase()] ?? raw.toLowerCase();
+  if (arch === undefined) throw new UsageError("this machine's architecture is not supported; give --target-arch", "lint");
+  if (!isArchName(arch)) {
+    throw new UsageError(`unknown architecture "${raw}" for --target-arch; expected one of ${ARCH_NAMES.join(", ")}`, "lint");
+  }
+  return {
+    input: positionals[0],
+    arch,
+    json: format === "json",
+    denyWarnings: values["deny-warnings"] ?? false,
+    firecracker: values.firecracker ?? false,
+  };
+}
+
+/** A finding as plain JSON. @private */
+function findingJson(d: Diagnostic): Record<string, unknown> {
+  return {
+    severity: d.severity,
+    code: d.code,
+    message: d.message,
+    path: d.path,
+    ...(d.position ? { file: d.position.file, line: d.position.line, column: d.position.column } : {}),
+    ...(d.hint ? { hint: d.hint } : {}),
+  };
+}
+
+/** The policy as text; "-" is standard input. Throws a message for the user. @private */
+function readPolicy(input: string): { text: string; file: string } {
+  const file = input === "-" ? "<stdin>" : input;
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(input === "-" ? 0 : input);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    throw new Error(`cannot read ${file}${code ? ` (${code})` : ""}: ${(error as Error).message}`);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new Error(`${file} is not valid UTF-8`);
+  }
+  return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, file };
+}
+
+/**
+ * Runs `seccompiler lint` and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * const code = lintCommand(["policies/example.json", "--target-arch", "x86_64"]);
+ * ```
+ */
+export function lintCommand(args: string[]): number {
+  const options = readOptions(args);
+  if (options === "help") {
+    out(HELP);
+    return EXIT.OK;
+  }
+  let source: { text: string; file: string };
+  try {
+    source = readPolicy(options.input);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (options.json) {
+      out(JSON.stringify({ ok: false, errors: 1, warnings: 0, findings: [{ severity: "error", code: "io", message, path: "$" }] }, null, 2));
+    }
+    err(`seccompiler lint: error: ${message}`);
+    return EXIT.FAILURE;
+  }
+  const findings = lintPolicy(source.text, { arch: options.arch, file: source.file, firecracker: options.firecracker });
+  const errors = findings.filter((f) => f.severity === "error").length;
+  const warnings = findings.length - errors;
+  const failed = errors > 0 || (options.denyWarnings && warnings > 0);
+  if (options.json) {
+    out(JSON.stringify({ ok: !failed, arch: options.arch, errors, warnings, findings: findings.map(findingJson) }, null, 2));
+  } else {
+    for (const finding of findings) out(`${formatDiagnostic(finding, source.text).replace(/^([^\n]*)/, `$1 [${finding.code}]`)}`);
+    const summary = findings.length === 0
+      ? `${source.file}: no findings (${options.arch})`
+      : `${source.file}: ${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"} (${options.arch})`;
+    err(summary);
+  }
+  return failed ? EXIT.FAILURE : EXIT.OK;
+}
