@@ -17,7 +17,7 @@ import { BpfError } from "../bpf/validate.ts";
 import type { Program } from "../bpf/insn.ts";
 import { runFilter } from "../bpf/interpreter.ts";
 import { compilePolicy } from "../compile.ts";
-import { ContainerError, deserializeBinary } from "../container.ts";
+import { CONTAINER_FORMATS, ContainerError, type ContainerFormat, readContainer } from "../container.ts";
 import { formatDiagnostic, PolicyError } from "../diagnostics.ts";
 import { type OptionSpec, parseCommandLine } from "./args.ts";
 import { err, EXIT, out, UsageError } from "./output.ts";
@@ -29,18 +29,21 @@ const SOURCE_OPTIONS = {
   "target-arch": { type: "string", short: "t" },
   thread: { type: "string" },
   "bytes-limit": { type: "string" },
+  container: { type: "string" },
   format: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies OptionSpec;
 
 const SOURCE_HELP = `Filter source (exactly one):
-  -f, --filter-file FILE   a Firecracker filter file (compile output)
+  -f, --filter-file FILE   a Firecracker filter file, either layout (detected)
       --bpf-file FILE      a raw .bpf program (--split-output, libseccomp export)
   -p, --policy FILE        a JSON policy, compiled on the fly
 Other options:
   -t, --target-arch ARCH   arch of the filter (default: this machine's); ${ARCH_NAMES.join(", ")}
       --thread NAME        which thread's program (default: all, or the only one)
       --bytes-limit N      largest filter file accepted (default 100000)
+      --container bitcode|bincode  the filter file's layout (Firecracker v1.15+ or
+                           v0.25–v1.14), when detection cannot tell
       --format text|json   json: machine-readable output on stdout
   -h, --help               show this help`;
 
@@ -52,6 +55,8 @@ interface LoadedPrograms {
   readonly arch: ArchInfo;
   readonly programs: Map<string, Program>;
   readonly format: "text" | "json";
+  /** The filter file's layout (for --filter-file). */
+  readonly container?: ContainerFormat;
 }
 
 /** An input problem already phrased for the user (exit 1). @private */
@@ -74,7 +79,12 @@ function loadPrograms(command: string, values: SourceValues): LoadedPrograms {
   if (!Number.isSafeInteger(bytesLimit) || bytesLimit <= 0) {
     throw new UsageError(`--bytes-limit must be a positive integer, not "${values["bytes-limit"]}"`, command);
   }
+  const named = values.container as ContainerFormat | undefined;
+  if (named !== undefined && !CONTAINER_FORMATS.includes(named)) {
+    throw new UsageError(`--container must be "bitcode" or "bincode", not "${named}"`, command);
+  }
   const [source] = sources;
+  if (named !== undefined && source !== "filter-file") throw new UsageError("--container applies only to --filter-file", command);
   const path = values[source] as string;
   let bytes: Uint8Array;
   try {
@@ -83,8 +93,9 @@ function loadPrograms(command: string, values: SourceValues): LoadedPrograms {
     throw new InputError(`cannot read ${path}: ${(error as { code?: string }).code ?? String(error)}`);
   }
   let programs: Map<string, Program>;
+  let container: ContainerFormat | undefined;
   if (source === "filter-file") {
-    programs = deserializeBinary(bytes, { bytesLimit });
+    ({ programs, format: container } = readContainer(bytes, { bytesLimit, ...(named ? { format: named } : {}) }));
   } else if (source === "bpf-file") {
     programs = new Map([[values.thread ?? "program", readRawBpf(bytes, arch.endian)]]);
   } else {
@@ -103,7 +114,12 @@ function loadPrograms(command: string, values: SourceValues): LoadedPrograms {
     }
     programs = new Map([[values.thread, program]]);
   }
-  return { arch, programs, format: format.output };
+  return { arch, programs, format: format.output, ...(container ? { container } : {}) };
+}
+
+/** `{ container }` for JSON output when the source was a filter file. @private */
+function containerField(loaded: LoadedPrograms): { container?: ContainerFormat } {
+  return loaded.container ? { container: loaded.container } : {};
 }
 
 /** Maps the errors of loading and inspecting to exit codes. @private */
@@ -116,7 +132,8 @@ function guarded(run: () => number): number {
       return EXIT.FAILURE;
     }
     if (error instanceof ContainerError || error instanceof BpfError) {
-      err(`seccompiler: error: ${(error as Error).message}`);
+      const at = error instanceof ContainerError && error.offset !== undefined ? ` (at byte ${error.offset})` : "";
+      err(`seccompiler: error: ${(error as Error).message}${at}`);
       return EXIT.FAILURE;
     }
     throw error;
@@ -145,7 +162,7 @@ export function disasmCommand(args: string[]): number {
         instructions: program.map((insn, pc) => ({ pc, ...insn })),
         listing: disassemble(program, { arch: loaded.arch.name }).split("\n"),
       }));
-      out(JSON.stringify({ arch: loaded.arch.name, threads }, null, 2));
+      out(JSON.stringify({ arch: loaded.arch.name, ...containerField(loaded), threads }, null, 2));
       return EXIT.OK;
     }
     const parts = [...loaded.programs].map(([thread, program]) =>
@@ -229,7 +246,7 @@ ${SOURCE_HELP}
       };
     });
     if (loaded.format === "json") {
-      out(JSON.stringify({ arch: loaded.arch.name, results }, null, 2));
+      out(JSON.stringify({ arch: loaded.arch.name, ...containerField(loaded), results }, null, 2));
     } else {
       for (const r of results) {
         out(`${r.thread}: ${r.syscall}(${argValues.map((a) => `0x${a.toString(16)}`).join(", ")}) → ${r.action} ` +
@@ -264,7 +281,7 @@ ${SOURCE_HELP}
     const loaded = loadPrograms("cache", values as SourceValues);
     const reports = [...loaded.programs].map(([thread, program]) => ({ thread, ...actionCacheReport(program, loaded.arch) }));
     if (loaded.format === "json") {
-      out(JSON.stringify({ arch: loaded.arch.name, threads: reports }, null, 2));
+      out(JSON.stringify({ arch: loaded.arch.name, ...containerField(loaded), threads: reports }, null, 2));
     } else {
       for (const r of reports) {
         out(`${r.thread}: ${r.cached.length} syscalls cached (never filtered), ${r.filtered.length} filtered`);

@@ -22,7 +22,7 @@ import { actionFromValue, formatAction, SECCOMP_RET_ACTION_FULL, SECCOMP_RET } f
 import type { ArchInfo } from "../arch/arch.ts";
 import type { Program } from "../bpf/insn.ts";
 import { runFilter } from "../bpf/interpreter.ts";
-import { ContainerError, DEFAULT_BYTES_LIMIT, deserializeBinary } from "../container.ts";
+import { CONTAINER_FORMATS, ContainerError, type ContainerFormat, DEFAULT_BYTES_LIMIT, deserializeBinary } from "../container.ts";
 import { PolicyError } from "../diagnostics.ts";
 import {
   checkActionsAvailable,
@@ -53,7 +53,7 @@ export const EXEC_EXIT = {
 } as const;
 
 /** Usage text of `seccompiler exec --help`. */
-export const EXEC_USAGE = `Usage: seccompiler exec (--filter-file FILE [--bytes-limit N] | --policy FILE)
+export const EXEC_USAGE = `Usage: seccompiler exec (--filter-file FILE [--bytes-limit N] [--container L] | --policy FILE)
                         [--thread NAME] [--no-exec-guard] [--dry-run] -- PROGRAM [ARGS...]
 
 Installs one thread's seccomp filter on the launcher, then execve's PROGRAM
@@ -61,7 +61,9 @@ Installs one thread's seccomp filter on the launcher, then execve's PROGRAM
 instruction. On success nothing is printed and PROGRAM's exit status is returned.
 
 Options:
-  --filter-file FILE  a Firecracker filter file (from 'seccompiler compile')
+  --filter-file FILE  a Firecracker filter file (from 'seccompiler compile'), either
+                      layout: Firecracker v1.15+ (bitcode) or v0.25–v1.14 (bincode)
+  --container L       the filter file's layout, bitcode or bincode, when it cannot be detected
   --bytes-limit N     largest filter file accepted, in bytes (default ${DEFAULT_BYTES_LIMIT})
   --policy FILE       a JSON policy, compiled now for this machine's architecture
   --thread NAME       which filter to install (optional when there is only one)
@@ -94,6 +96,7 @@ class LaunchError extends Error {
 interface ExecOptions {
   readonly source: { readonly kind: "filter-file" | "policy"; readonly file: string };
   readonly bytesLimit: number;
+  readonly container?: ContainerFormat;
   readonly thread?: string;
   readonly guard: boolean;
   readonly dryRun: boolean;
@@ -114,6 +117,7 @@ const OptionsSchema = v.pipe(
         v.minValue(1, "--bytes-limit must be at least 1"),
       ),
     ),
+    container: v.optional(v.picklist(CONTAINER_FORMATS, '--container must be "bitcode" or "bincode"')),
     thread: v.optional(v.pipe(v.string(), v.nonEmpty("--thread needs a name"))),
     "no-exec-guard": v.optional(v.boolean()),
     "dry-run": v.optional(v.boolean()),
@@ -124,6 +128,7 @@ const OptionsSchema = v.pipe(
     (o) => !(o["bytes-limit"] !== undefined && o["filter-file"] === undefined),
     "--bytes-limit applies only to --filter-file",
   ),
+  v.check((o) => !(o.container !== undefined && o["filter-file"] === undefined), "--container applies only to --filter-file"),
 );
 
 /**
@@ -141,6 +146,7 @@ function parseOptions(args: string[]): ExecOptions | "help" {
       options: {
         "filter-file": { type: "string" },
         "bytes-limit": { type: "string" },
+        container: { type: "string" },
         policy: { type: "string" },
         thread: { type: "string" },
         "no-exec-guard": { type: "boolean" },
@@ -183,6 +189,7 @@ function parseOptions(args: string[]): ExecOptions | "help" {
   return {
     source: filterFile !== undefined ? { kind: "filter-file", file: filterFile } : { kind: "policy", file: policy! },
     bytesLimit: values["bytes-limit"] ?? DEFAULT_BYTES_LIMIT,
+    ...(values.container ? { container: values.container } : {}),
     thread: values.thread,
     guard: !values["no-exec-guard"],
     dryRun: values["dry-run"] ?? false,
@@ -234,7 +241,10 @@ async function loadPrograms(options: ExecOptions, arch: ArchInfo): Promise<Map<s
   if (kind === "filter-file") {
     const bytes = readLimited(file, options.bytesLimit);
     try {
-      return deserializeBinary(bytes, { bytesLimit: options.bytesLimit });
+      return deserializeBinary(bytes, {
+        bytesLimit: options.bytesLimit,
+        ...(options.container ? { format: options.container } : {}),
+      });
     } catch (error) {
       if (error instanceof ContainerError) {
         const at = error.offset === undefined ? "" : ` (at byte ${error.offset})`;
