@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds standalone seccompiler executables with `bun build --compile`:
 #   dist/seccompiler-linux-x64 and dist/seccompiler-linux-arm64 (glibc).
-# Usage: sh scripts/build.sh [x64|arm64|all]   (default: all)
+# Usage: sh scripts/build.sh [x64|arm64|all] [OUTDIR]   (default: all, dist/)
 #
 # Hardening: a compiled Bun binary would otherwise load .env and bunfig.toml
 # (with preload scripts) from the current directory at start-up.
@@ -11,10 +11,11 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 bun="$root/node_modules/.bin/bun"
 which=${1:-all}
-mkdir -p "$root/dist"
+outdir=${2:-"$root/dist"}
+mkdir -p "$outdir"
 build() {
   target=$1
-  out="$root/dist/seccompiler-$2"
+  out="$outdir/seccompiler-$2"
   "$bun" build --compile --target="$target" \
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
     "$root/src/cli/main.ts" --outfile "$out.tmp"
@@ -25,5 +26,5 @@ case $which in
   x64) build bun-linux-x64 linux-x64 ;;
   arm64) build bun-linux-arm64 linux-arm64 ;;
   all) build bun-linux-x64 linux-x64; build bun-linux-arm64 linux-arm64 ;;
-  *) echo "usage: sh scripts/build.sh [x64|arm64|all]" >&2; exit 2 ;;
+  *) echo "usage: sh scripts/build.sh [x64|arm64|all] [OUTDIR]" >&2; exit 2 ;;
 esac

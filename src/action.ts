@@ -4,22 +4,13 @@
  * @module
  */
 
-/** The action kinds seccompiler knows, spelled as in the JSON policy format. */
-export type ActionKind =
-  | "allow"
-  | "kill_thread"
-  | "kill_process"
-  | "log"
-  | "trap"
-  | "user_notif"
-  | "errno"
-  | "trace";
+import type { ActionKind, PayloadActionKind, PayloadlessActionKind } from "./vocabulary.ts";
+export { type ActionKind, MAX_ERRNO, MAX_TRACE_DATA } from "./vocabulary.ts";
 
 /** An action; `errno` and `trace` carry a 16-bit payload (errno ≤ 4095). */
 export type Action =
-  | { readonly kind: "allow" | "kill_thread" | "kill_process" | "log" | "trap" | "user_notif" }
-  | { readonly kind: "errno"; readonly data: number }
-  | { readonly kind: "trace"; readonly data: number };
+  | { readonly kind: PayloadlessActionKind }
+  | { readonly kind: PayloadActionKind; readonly data: number };
 
 /** `SECCOMP_RET_*` action bits from `include/uapi/linux/seccomp.h`. */
 export const SECCOMP_RET = {
@@ -37,10 +28,6 @@ export const SECCOMP_RET = {
 export const SECCOMP_RET_ACTION_FULL = 0xffff0000;
 /** Mask of the data part of a return value (`SECCOMP_RET_DATA`). */
 export const SECCOMP_RET_DATA = 0x0000ffff;
-/** Largest errno the kernel passes through (`MAX_ERRNO`). */
-export const MAX_ERRNO = 4095;
-/** Largest trace payload (16 bits). */
-export const MAX_TRACE_DATA = 0xffff;
 
 const KIND_BITS: Record<ActionKind, number> = {
   allow: SECCOMP_RET.ALLOW,

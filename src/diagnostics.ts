@@ -19,10 +19,78 @@ export interface SourcePosition {
   readonly length: number;
 }
 
+/**
+ * Every code a {@link Diagnostic} can carry. These are public and stable
+ * (`--format json` prints them; scripts match on them): a code is never
+ * renamed or reused for another problem, only added. One problem has one
+ * code, whichever front end (JSON policy or `seccompFilter`) finds it.
+ */
+export type DiagnosticCode =
+  // JSON syntax (policy/parse.ts)
+  | "empty-input"
+  | "json-syntax"
+  | "trailing-content"
+  | "nesting-too-deep"
+  // document structure
+  | "top-level-not-object"
+  | "wrong-type"
+  | "unknown-key"
+  | "missing-key"
+  | "duplicate-key"
+  | "duplicate-filter"
+  | "alias-conflict"
+  | "comment-type"
+  // numbers
+  | "negative-number"
+  | "negative-zero"
+  | "fractional-number"
+  | "exponent-number"
+  | "number-too-large"
+  // actions
+  | "unknown-action"
+  | "missing-payload"
+  | "unexpected-payload"
+  | "bad-action-object"
+  | "errno-range"
+  | "trace-range"
+  | "equal-actions"
+  // conditions
+  | "index-range"
+  | "unknown-type"
+  | "unknown-operator"
+  | "missing-mask"
+  | "unexpected-mask"
+  | "dword-range"
+  | "value-outside-mask"
+  // rules and syscalls
+  | "unknown-arch"
+  | "unknown-syscall"
+  | "syscall-number"
+  | "syscall-order"
+  | "duplicate-syscall"
+  | "empty-args"
+  | "duplicate-unconditional"
+  | "conflicting-rules"
+  // Firecracker thread names (src/firecracker.ts)
+  | "thread-name-case"
+  | "missing-thread-category"
+  | "unknown-thread-category"
+  // policies that compile but are probably wrong (seccompiler lint)
+  | "never-matches"
+  | "always-matches"
+  | "always-true-condition"
+  | "redundant-rule"
+  | "duplicate-rule"
+  | "missing-exit-syscall"
+  | "dangerous-syscall"
+  // whole program and I/O
+  | "program-too-long"
+  | "io";
+
 /** One problem found in a policy or in a filter built through the API. */
 export interface Diagnostic {
-  /** Stable machine-readable code, e.g. `unknown-key`, `unknown-syscall`. */
-  readonly code: string;
+  /** Stable machine-readable code (see {@link DiagnosticCode}), e.g. `unknown-key`, `unknown-syscall`. */
+  readonly code: DiagnosticCode;
   /** One-line description without position. */
   readonly message: string;
   /** JSON path of the offending value, e.g. `$.vmm.filter[3].args[0].val`. */
@@ -69,7 +137,7 @@ export class PolicyError extends Error {
  *
  * @example
  * ```ts
- * formatDiagnostic({ code: "x", message: "bad", path: "$", severity: "error" }); // "error: bad\n  at $"
+ * formatDiagnostic({ code: "io", message: "bad", path: "$", severity: "error" }); // "error: bad\n  at $"
  * ```
  */
 export function formatDiagnostic(diagnostic: Diagnostic, source?: string): string {

@@ -12,18 +12,24 @@
  * @module
  */
 import type { Action } from "./action.ts";
-import { formatAction, MAX_ERRNO, MAX_TRACE_DATA, sameAction } from "./action.ts";
-import { type ArchName, getArch, isArchName, suggestSyscall } from "./arch/arch.ts";
+import { type ArchName, getArch, isArchName } from "./arch/arch.ts";
+import {
+  checkActionData,
+  checkArgIndex,
+  checkEqualActions,
+  checkFitsWidth,
+  checkOperator,
+  checkRuleNotEmpty,
+  checkUnsigned,
+  checkWidth,
+  lookupSyscall,
+  type Problem,
+  unknownAction,
+} from "./checks.ts";
 import { type Diagnostic, PolicyError } from "./diagnostics.ts";
+import { type ArgIndex, isActionKind, isPayloadAction, MASKED_EQ, type Operator, type Width } from "./vocabulary.ts";
 
-/** How many bits of the argument a condition looks at. */
-export type Width = "dword" | "qword";
-
-/** Comparison operators; all unsigned. `masked_eq` compares `(arg & mask) == (value & mask)`. */
-export type Operator = "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "masked_eq";
-
-/** Argument index, 0..5. */
-export type ArgIndex = 0 | 1 | 2 | 3 | 4 | 5;
+export { type ArgIndex, type Operator, type Width, WIDTH_MAX } from "./vocabulary.ts";
 
 /** One argument comparison. */
 export interface Condition {
@@ -66,9 +72,6 @@ export interface Filter {
   /** Syscalls in ascending number order, each at most once. */
   readonly syscalls: readonly SyscallRules[];
 }
-
-/** Largest value of each width. */
-export const WIDTH_MAX: Record<Width, bigint> = { dword: 0xffffffffn, qword: 0xffffffffffffffffn };
 
 // ---------------------------------------------------------------------------
 // Constructors (the TypeScript front end)
@@ -185,17 +188,12 @@ export function seccompFilter(spec: FilterSpec): Filter {
       continue;
     }
     seen.set(name, rules);
-    const nr = arch.syscalls.get(name);
-    if (nr === undefined) {
-      const suggestion = suggestSyscall(arch, name);
-      diagnostics.push({
-        code: "unknown-syscall",
-        message: `unknown syscall "${name}" for ${arch.name}${suggestion ? `; did you mean "${suggestion}"?` : ""}`,
-        path: `rules.${name}`,
-        severity: "error",
-      });
+    const found = lookupSyscall(arch, name);
+    if (!found.ok) {
+      diagnostics.push(at(found.problem, `rules.${name}`));
       continue;
     }
+    const nr = found.nr;
     syscalls.push({ name, nr, rules: rules.map((r) => ({ conditions: [...r.conditions] })) });
   }
   syscalls.sort((a, b) => a.nr - b.nr);
@@ -220,78 +218,101 @@ export function seccompFilter(spec: FilterSpec): Filter {
  */
 export function validateFilter(filter: Filter): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const error = (code: string, message: string, path: string, hint?: string) =>
-    out.push({ code, message, path, severity: "error", ...(hint ? { hint } : {}) });
+  const report = (problem: Problem | undefined, path: string) => {
+    if (problem) out.push(at(problem, path));
+  };
   if (!isArchName(filter.arch)) {
-    error("unknown-arch", `unknown architecture "${String(filter.arch)}"`, "arch");
+    out.push({ code: "unknown-arch", message: `unknown architecture "${String(filter.arch)}"`, path: "arch", severity: "error" });
     return out;
   }
-  checkAction(filter.mismatchAction, "mismatchAction", error);
-  checkAction(filter.matchAction, "matchAction", error);
-  if (sameAction(filter.matchAction, filter.mismatchAction)) {
-    error("equal-actions", `match action and mismatch action are both ${formatAction(filter.matchAction)}`, "matchAction",
-      "a filter whose two actions are equal does nothing; change one of them");
+  const mismatchValid = checkAction(filter.mismatchAction, "mismatchAction", report);
+  const matchValid = checkAction(filter.matchAction, "matchAction", report);
+  if (mismatchValid && matchValid) {
+    report(checkEqualActions(filter.matchAction, filter.mismatchAction, "matchAction", "mismatchAction"), "matchAction");
   }
   const arch = getArch(filter.arch);
   let previous = -1;
   for (const [s, syscall] of filter.syscalls.entries()) {
     const path = `syscalls[${s}]`;
-    if (arch.syscalls.get(syscall.name) !== syscall.nr) {
-      error("unknown-syscall", `syscall "${syscall.name}" is not number ${syscall.nr} on ${arch.name}`, `${path}.nr`);
+    const found = lookupSyscall(arch, syscall.name);
+    if (!found.ok) report(found.problem, `${path}.name`);
+    else if (found.nr !== syscall.nr) {
+      out.push({
+        code: "syscall-number",
+        message: `syscall "${syscall.name}" is number ${found.nr} on ${arch.name}, not ${syscall.nr}`,
+        path: `${path}.nr`,
+        severity: "error",
+      });
     }
     if (syscall.nr <= previous) {
-      error("syscall-order", `syscalls must be unique and in ascending number order (${syscall.name} = ${syscall.nr})`, path);
+      out.push({
+        code: "syscall-order",
+        message: `syscalls must be unique and in ascending number order (${syscall.name} = ${syscall.nr})`,
+        path,
+        severity: "error",
+      });
     }
     previous = syscall.nr;
     for (const [r, ruleValue] of syscall.rules.entries()) {
-      if (ruleValue.conditions.length === 0) {
-        error("empty-rule", `rule ${r} of ${syscall.name} has no conditions`, `${path}.rules[${r}]`,
-          "an unconditional syscall is written with no rules at all");
-      }
-      for (const [c, cond] of ruleValue.conditions.entries()) checkCondition(cond, `${path}.rules[${r}].conditions[${c}]`, error);
+      report(
+        checkRuleNotEmpty(ruleValue.conditions.length, `rule ${r} of ${syscall.name}`, "an unconditional syscall is written with no rules at all"),
+        `${path}.rules[${r}]`,
+      );
+      for (const [c, cond] of ruleValue.conditions.entries()) checkCondition(cond, `${path}.rules[${r}].conditions[${c}]`, report);
     }
   }
   return out;
 }
 
-/** @private */
-type Report = (code: string, message: string, path: string, hint?: string) => void;
+/** A shared check's problem, placed at an IR path. @private */
+function at(problem: Problem, path: string): Diagnostic {
+  return { ...problem, path };
+}
 
-/** @private */
-function checkAction(action: Action, path: string, error: Report): void {
-  const kinds = ["allow", "kill_thread", "kill_process", "log", "trap", "user_notif", "errno", "trace"];
-  if (!action || !kinds.includes(action.kind)) {
-    error("unknown-action", `unknown action ${JSON.stringify(action)}`, path);
-    return;
-  }
-  if (action.kind === "errno" || action.kind === "trace") {
-    const max = action.kind === "errno" ? MAX_ERRNO : MAX_TRACE_DATA;
-    if (!Number.isInteger(action.data) || action.data < 0 || action.data > max) {
-      error("action-data-range", `${action.kind} data ${action.data} is outside 0..${max}`, `${path}.data`);
-    }
-  }
+/** A field given through the API that should be a string. @private */
+function notAString(field: string, value: unknown): Problem {
+  return { code: "wrong-type", message: `${field} must be a string, not ${JSON.stringify(value) ?? String(value)}`, severity: "error" };
 }
 
 /** @private */
-function checkCondition(cond: Condition, path: string, error: Report): void {
-  if (!Number.isInteger(cond.index) || cond.index < 0 || cond.index > 5) {
-    error("index-range", `argument index ${cond.index} is outside 0..5`, `${path}.index`);
+type Report = (problem: Problem | undefined, path: string) => void;
+
+/** Reports what is wrong with `action`; true when it is valid. @private */
+function checkAction(action: Action, path: string, report: Report): boolean {
+  const kind = (action as { kind?: unknown } | undefined)?.kind;
+  if (!isActionKind(kind)) {
+    report(unknownAction(typeof kind === "string" ? kind : JSON.stringify(action) ?? String(action)), path);
+    return false;
   }
-  if (cond.width !== "dword" && cond.width !== "qword") {
-    error("bad-width", `width must be "dword" or "qword", not ${JSON.stringify(cond.width)}`, `${path}.width`);
-    return;
+  if (!isPayloadAction(kind)) return true;
+  const data = checkUnsigned(`${kind} data`, (action as { data?: unknown }).data);
+  const problem = data.ok ? checkActionData(kind, data.value) : data.problem;
+  report(problem, `${path}.data`);
+  return problem === undefined;
+}
+
+/** @private */
+function checkCondition(cond: Condition, path: string, report: Report): void {
+  const index = checkUnsigned("argument index", cond.index);
+  report(index.ok ? checkArgIndex(index.value) : index.problem, `${path}.index`);
+  const width = typeof cond.width === "string" ? checkWidth(cond.width) : notAString("width", cond.width);
+  report(width, `${path}.width`);
+  report(typeof cond.op === "string" ? checkOperator(cond.op) : notAString("op", cond.op), `${path}.op`);
+  const value = checkUnsigned("value", cond.value);
+  report(value.ok ? undefined : value.problem, `${path}.value`);
+  const hasMask = cond.mask !== undefined;
+  const mask = hasMask ? checkUnsigned("mask", cond.mask) : undefined;
+  if (mask && !mask.ok) report(mask.problem, `${path}.mask`);
+  if (cond.op === MASKED_EQ && !hasMask) {
+    report({ code: "missing-mask", message: "masked_eq needs a mask", severity: "error" }, `${path}.mask`);
+  } else if (cond.op !== MASKED_EQ && hasMask) {
+    report({
+      code: "unexpected-mask",
+      message: `a mask is only meaningful with masked_eq, not ${cond.op}`,
+      severity: "error",
+    }, `${path}.mask`);
   }
-  const ops: Operator[] = ["eq", "ne", "lt", "le", "gt", "ge", "masked_eq"];
-  if (!ops.includes(cond.op)) error("bad-operator", `unknown operator ${JSON.stringify(cond.op)}`, `${path}.op`);
-  const max = WIDTH_MAX[cond.width];
-  if (typeof cond.value !== "bigint" || cond.value < 0n || cond.value > max) {
-    error("value-range", `value ${String(cond.value)} does not fit ${cond.width} (0..${max})`, `${path}.value`);
-  }
-  if (cond.op === "masked_eq") {
-    if (typeof cond.mask !== "bigint" || cond.mask < 0n || cond.mask > max) {
-      error("mask-range", `mask ${String(cond.mask)} does not fit ${cond.width} (0..${max})`, `${path}.mask`);
-    }
-  } else if (cond.mask !== undefined) {
-    error("unexpected-mask", `a mask is only meaningful with masked_eq, not ${cond.op}`, `${path}.mask`);
-  }
+  if (width !== undefined) return;
+  if (value.ok) report(checkFitsWidth(cond.width, "value", value.value), `${path}.value`);
+  if (mask?.ok) report(checkFitsWidth(cond.width, "mask", mask.value), `${path}.mask`);
 }

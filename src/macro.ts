@@ -19,6 +19,14 @@
  * Macros can only return JSON-like values, so the container comes back as a
  * base64 string (a `Uint8Array` is a build error).
  *
+ * **Security:** build the executable with `bun build --compile
+ * --no-compile-autoload-bunfig --no-compile-autoload-dotenv`. Without the
+ * first flag the executable reads a `bunfig.toml` from the directory it is
+ * started in, and a `preload` script listed there runs before the entry file,
+ * so before the filter is installed: whoever can write to that directory runs
+ * code in the process with no filter at all. Without the second, a `.env`
+ * there sets environment variables before the program starts.
+ *
  * @module
  */
 import { readFileSync, writeSync } from "node:fs";

@@ -38,7 +38,7 @@ export type { Action, ActionKind } from "./action.ts";
 export { ARCH_NAMES, getArch, hostArch } from "./arch/arch.ts";
 export type { ArchInfo, ArchName } from "./arch/arch.ts";
 export { formatDiagnostic, PolicyError } from "./diagnostics.ts";
-export type { Diagnostic, SourcePosition } from "./diagnostics.ts";
+export type { Diagnostic, DiagnosticCode, SourcePosition } from "./diagnostics.ts";
 export {
   CONTAINER_FORMATS, ContainerError, DEFAULT_BYTES_LIMIT, describeFormat, deserializeBinary, readContainer, serializeBinary,
 } from "./container.ts";
@@ -59,6 +59,6 @@ export { parsePolicy } from "./policy/frontend.ts";
 export { generateProgram, linearLayout, treeLayout } from "./codegen/mod.ts";
 export type { Layout } from "./codegen/mod.ts";
 export { optimizeProgram } from "./optimize/mod.ts";
-export { policyJsonSchema } from "./policy/schema.ts";
+export { policyJsonSchema } from "./policy/public_schema.ts";
 export { actionAvailable, applyFilter, applyFilterAllThreads, errnoName, InstallError } from "./install/mod.ts";
 export type { InstallErrorCode } from "./install/mod.ts";

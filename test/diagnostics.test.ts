@@ -5,7 +5,7 @@ import { type Diagnostic, formatDiagnostic, lineColumn } from "../src/diagnostic
 
 function at(source: string, offset: number, length: number): Diagnostic {
   const { line, column } = lineColumn(source, offset);
-  return { code: "x", message: "bad", path: "$.a", severity: "error", position: { file: "p.json", line, column, offset, length } };
+  return { code: "io", message: "bad", path: "$.a", severity: "error", position: { file: "p.json", line, column, offset, length } };
 }
 
 describe("formatDiagnostic", () => {

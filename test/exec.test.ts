@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { SECCOMP_RET } from "../src/action.ts";
 import { getArch, hostArch } from "../src/arch/arch.ts";
 import { isConstantAllow } from "../src/bpf/cache.ts";
-import { RET_K, stmt } from "../src/bpf/insn.ts";
+import { JEQ_K, jump, RET_K, stmt } from "../src/bpf/insn.ts";
+import { BuilderError } from "../src/bpf/builder.ts";
 import { runFilter } from "../src/bpf/interpreter.ts";
 import { compileFromJson } from "../src/compile.ts";
 import { serializeBinary } from "../src/container.ts";
@@ -108,39 +109,66 @@ describe("exec: resolving the command like execvp", () => {
 
 describe("exec: the launcher-only execve guard", () => {
   const policy = compileFromJson(readFileSync(policies.noExec, "utf8"), arch.name).get("main")!;
-  const address = 0x7ffd_1234_5678n;
-  const guarded = withExecGuard(policy, arch, address);
+  const addresses = { path: 0x7ffd_1234_5670n, argv: 0x0000_5eed_0010n, envp: 0x4321_8765_4320n };
+  const exact = [addresses.path, addresses.argv, addresses.envp];
+  const guarded = withExecGuard(policy, arch, addresses);
   const execve = arch.syscalls.get("execve")!;
   const run = (nr: number, args: bigint[], token = arch.auditArch) =>
     runFilter(guarded, { nr, arch: token, args }, arch.endian).value;
 
-  test("allows exactly the execve whose pathname pointer is the launcher's buffer", () => {
+  test("allows exactly the execve whose path, argv and envp pointers are the launcher's buffers", () => {
     assert.equal(guarded.length, policy.length + GUARD_LENGTH);
-    assert.equal(run(execve, [address]), SECCOMP_RET.ALLOW);
-    // Any other pointer, even one sharing a half with the buffer's, gets the policy's verdict.
-    assert.equal(run(execve, [address + 8n]), SECCOMP_RET.KILL_PROCESS);
-    assert.equal(run(execve, [address & 0xffffffffn]), SECCOMP_RET.KILL_PROCESS);
-    assert.equal(run(execve, [address ^ (1n << 40n)]), SECCOMP_RET.KILL_PROCESS);
-    assert.equal(run(execve, [0n]), SECCOMP_RET.KILL_PROCESS);
+    assert.equal(run(execve, exact), SECCOMP_RET.ALLOW);
+    // Each of the six 32-bit halves is compared: changing any one of them gets the policy's verdict.
+    for (let i = 0; i < 3; i++) {
+      for (const flip of [1n, 1n << 20n, 1n << 32n, 1n << 40n]) {
+        const args = [...exact];
+        args[i] ^= flip;
+        assert.equal(run(execve, args), SECCOMP_RET.KILL_PROCESS, `argument ${i} ^ ${flip}`);
+      }
+      const args = [...exact];
+      args[i] = 0n;
+      assert.equal(run(execve, args), SECCOMP_RET.KILL_PROCESS, `argument ${i} = 0`);
+    }
+    // The old guard's bypass: the right path pointer with any argv/envp.
+    assert.equal(run(execve, [addresses.path, 0n, 0n]), SECCOMP_RET.KILL_PROCESS);
+  });
+  test("every execve runs the same guard instructions: no timing difference for a half guessed right", () => {
+    // A trivial policy, so only the guard's own path length can differ.
+    const program = withExecGuard([stmt(RET_K, SECCOMP_RET.KILL_PROCESS)], arch, addresses);
+    const steps = (args: bigint[]) => runFilter(program, { nr: execve, arch: arch.auditArch, args }, arch.endian).steps;
+    const none = steps([1n, 2n, 3n]);
+    assert.equal(none, GUARD_LENGTH); // all but the guard's ret, then the policy's ret
+    assert.equal(steps([addresses.path, 2n, 3n]), none);
+    assert.equal(steps([addresses.path & 0xffffffffn, 2n, 3n]), none);
+    assert.equal(steps([addresses.path, addresses.argv, 3n]), none);
+    assert.equal(steps(exact), GUARD_LENGTH); // every guard instruction, ending at its ret ALLOW
   });
   test("everything else falls through to the policy unchanged, action cache included", () => {
     for (const name of ["read", "write", "execveat", "umask"]) {
       const nr = arch.syscalls.get(name)!;
-      const data = { nr, arch: arch.auditArch, args: [address] };
+      const data = { nr, arch: arch.auditArch, args: exact };
       assert.equal(runFilter(guarded, data, arch.endian).value, runFilter(policy, data, arch.endian).value, name);
       assert.equal(isConstantAllow(guarded, nr, arch.auditArch), isConstantAllow(policy, nr, arch.auditArch), name);
     }
     assert.equal(isConstantAllow(guarded, arch.syscalls.get("read")!, arch.auditArch), true);
     // A foreign architecture's execve (same number, other token) is the policy's business.
-    assert.equal(run(execve, [address], 0x40000003), SECCOMP_RET.KILL_PROCESS);
+    assert.equal(run(execve, exact, 0x40000003), SECCOMP_RET.KILL_PROCESS);
   });
   test("big-endian targets compare the halves at swapped offsets", () => {
     const s390x = getArch("s390x");
-    const program = withExecGuard([stmt(RET_K, SECCOMP_RET.KILL_PROCESS)], s390x, address);
+    const program = withExecGuard([stmt(RET_K, SECCOMP_RET.KILL_PROCESS)], s390x, addresses);
     const verdict = (endian: "big" | "little") =>
-      runFilter(program, { nr: s390x.syscalls.get("execve")!, arch: s390x.auditArch, args: [address] }, endian).value;
+      runFilter(program, { nr: s390x.syscalls.get("execve")!, arch: s390x.auditArch, args: exact }, endian).value;
     assert.equal(verdict("big"), SECCOMP_RET.ALLOW);
     assert.equal(verdict("little"), SECCOMP_RET.KILL_PROCESS);
+  });
+  test("the guard is built by ProgramBuilder: the policy's own jumps are kept, and jumps out of it are refused", () => {
+    // A policy whose first instruction jumps: its offset must survive being appended.
+    const jumpy = [jump(JEQ_K, 7, 1, 0), stmt(RET_K, SECCOMP_RET.KILL_PROCESS), stmt(RET_K, SECCOMP_RET.ALLOW)];
+    const program = withExecGuard(jumpy, arch, addresses);
+    assert.deepEqual(program.slice(GUARD_LENGTH), jumpy);
+    assert.throws(() => withExecGuard([jump(JEQ_K, 7, 5, 0), stmt(RET_K, 0)], arch, addresses), BuilderError);
   });
 });
 
@@ -221,8 +249,8 @@ describe("exec on the real kernel", () => {
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /^thread: main$/m);
     assert.match(run.stdout, new RegExp(`^arch: ${arch.name}$`, "m"));
-    assert.match(run.stdout, /^instructions: \d+ \(policy \d+ \+ exec guard 9\)$/m);
-    assert.match(run.stdout, /^exec guard: on \(allows only execve with pathname pointer 0x[0-9a-f]+\)$/m);
+    assert.match(run.stdout, new RegExp(`^instructions: \\d+ \\(policy \\d+ \\+ exec guard ${GUARD_LENGTH}\\)$`, "m"));
+    assert.match(run.stdout, /^exec guard: on \(allows only execve\(0x[0-9a-f]+, 0x[0-9a-f]+, 0x[0-9a-f]+\): path, argv, envp at random addresses\)$/m);
     assert.match(run.stdout, /^command: \/(usr\/)?bin\/sh$/m);
     assert.equal(existsSync(marker), false);
     const off = launch(["--policy", policies.killUmask, "--no-exec-guard", "--dry-run", "--", "true"]);
@@ -282,7 +310,7 @@ describe("exec on the real kernel", () => {
     });
   });
 
-  test("reliability: 200 consecutive runs of a strict allowlist policy on Bun all succeed", { timeout: 120_000 }, () => {
+  test("reliability: 200 consecutive runs of a strict allowlist policy on Bun all succeed", { timeout: 600_000 }, () => {
     // What a dynamically linked /bin/true needs, and nothing else; execve only through the guard.
     const allow = [
       "access", "arch_prctl", "brk", "close", "exit_group", "fstat", "getrandom", "mmap", "mprotect", "munmap",

@@ -63,7 +63,7 @@ describe("programmatic API (the TypeScript front end)", () => {
     } catch (error) {
       assert.ok(error instanceof PolicyError);
       const codes = error.diagnostics.map((d) => d.code).sort();
-      assert.deepEqual(codes, ["action-data-range", "action-data-range", "empty-rule", "index-range", "unknown-syscall", "value-range"]);
+      assert.deepEqual(codes, ["dword-range", "empty-args", "errno-range", "index-range", "trace-range", "unknown-syscall"]);
       assert.match(error.message, /unknown syscall "opne" for x86_64; did you mean "open"\?/);
     }
   });
@@ -111,4 +111,49 @@ describe("programmatic API (the TypeScript front end)", () => {
     assert.throws(() => compileFromJson("{}", "x86"), /arch must be one of/);
     assert.equal(compileFromJson("{}", "x86_64").size, 0);
   });
+});
+
+describe("one code per problem, whichever front end finds it", () => {
+  // Each case: one problem written as JSON and built through the API; both must report the same code
+  // (and, where the message names nothing front-end specific, the same message).
+  type Case = { name: string; json: { actions?: string; rule: string }; api: Parameters<typeof seccompFilter>[0]; code: string; sameMessage: boolean };
+  const base = { arch: "x86_64" as const, mismatchAction: TRAP, matchAction: ALLOW };
+  const cond = (text: string) => `{"syscall": "ioctl", "args": [${text}]}`;
+  const cases: Case[] = [
+    { name: "errno above 4095", json: { actions: '"default_action": {"errno": 4096}, "filter_action": "allow"', rule: '{"syscall": "read"}' },
+      api: { ...base, mismatchAction: errno(4096), rules: { read: [] } }, code: "errno-range", sameMessage: true },
+    { name: "trace above 16 bits", json: { actions: '"default_action": "trap", "filter_action": {"trace": 65536}', rule: '{"syscall": "read"}' },
+      api: { ...base, matchAction: trace(65536), rules: { read: [] } }, code: "trace-range", sameMessage: true },
+    { name: "argument index 6", json: { rule: cond('{"index": 6, "type": "dword", "op": "eq", "val": 1}') },
+      api: { ...base, rules: { ioctl: [rule(condition(6, "dword", "eq", 1))] } }, code: "index-range", sameMessage: true },
+    { name: "dword value over 32 bits", json: { rule: cond('{"index": 1, "type": "dword", "op": "eq", "val": 4294967296}') },
+      api: { ...base, rules: { ioctl: [rule(condition(1, "dword", "eq", 0x1_0000_0000n))] } }, code: "dword-range", sameMessage: false },
+    { name: "unknown width", json: { rule: cond('{"index": 1, "type": "DWORD", "op": "eq", "val": 1}') },
+      api: { ...base, rules: { ioctl: [rule(condition(1, "DWORD" as "dword", "eq", 1))] } }, code: "unknown-type", sameMessage: true },
+    { name: "unknown operator", json: { rule: cond('{"index": 1, "type": "dword", "op": "eg", "val": 1}') },
+      api: { ...base, rules: { ioctl: [rule(condition(1, "dword", "eg" as "eq", 1))] } }, code: "unknown-operator", sameMessage: true },
+    { name: "rule without conditions", json: { rule: '{"syscall": "ioctl", "args": []}' },
+      api: { ...base, rules: { ioctl: [rule()] } }, code: "empty-args", sameMessage: false },
+    { name: "unknown syscall", json: { rule: '{"syscall": "opne"}' },
+      api: { ...base, rules: { opne: [] } }, code: "unknown-syscall", sameMessage: true },
+    { name: "equal actions", json: { actions: '"default_action": "allow", "filter_action": "allow"', rule: '{"syscall": "read"}' },
+      api: { ...base, mismatchAction: ALLOW, rules: { read: [] } }, code: "equal-actions", sameMessage: false },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const actions = c.json.actions ?? '"default_action": "trap", "filter_action": "allow"';
+      const text = `{"main": {${actions}, "filter": [${c.json.rule}]}}`;
+      const fromJson = (() => {
+        try { compileFromJson(text, "x86_64"); } catch (error) { if (error instanceof PolicyError) return error.diagnostics; throw error; }
+        assert.fail("the JSON policy should be refused");
+      })();
+      const fromApi = (() => {
+        try { seccompFilter(c.api); } catch (error) { if (error instanceof PolicyError) return error.diagnostics; throw error; }
+        assert.fail("the API filter should be refused");
+      })();
+      assert.deepEqual(fromJson.map((d) => d.code), [c.code]);
+      assert.deepEqual(fromApi.map((d) => d.code), [c.code]);
+      if (c.sameMessage) assert.equal(fromApi[0].message, fromJson[0].message);
+    });
+  }
 });

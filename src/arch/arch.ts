@@ -41,6 +41,33 @@ const AUDIT_ARCH: Record<ArchName, { token: number; endian: "little" | "big" }> 
   s390x: { token: 0x80000016, endian: "big" },
 };
 
+/**
+ * Other spellings of the architecture names that users type: Debian's and Go's
+ * (`amd64`, `arm64`), Node's (`x64`, `loong64`). Keys are lowercase.
+ */
+export const ARCH_ALIASES: Readonly<Record<string, ArchName>> = {
+  amd64: "x86_64",
+  x64: "x86_64",
+  arm64: "aarch64",
+  loong64: "loongarch64",
+};
+
+/**
+ * The architecture a user-typed name means: a name from {@link ARCH_NAMES} or
+ * an alias from {@link ARCH_ALIASES}, in any letter case; undefined otherwise.
+ *
+ * @example
+ * ```ts
+ * parseArchName("AMD64"); // "x86_64"
+ * parseArchName("sparc"); // undefined
+ * ```
+ */
+export function parseArchName(text: string): ArchName | undefined {
+  const lowered = text.toLowerCase();
+  if (isArchName(lowered)) return lowered;
+  return Object.hasOwn(ARCH_ALIASES, lowered) ? ARCH_ALIASES[lowered] : undefined;
+}
+
 const cache = new Map<ArchName, ArchInfo>();
 
 /**

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type Instruction, isConditionalJump, isJump, JA, jump, type Program, RET_K, stmt } from "./insn.ts";
+import { type Instruction, isConditionalJump, isJump, isUnconditionalJump, JA, jump, type Program, RET_K, stmt } from "./insn.ts";
 
 /** A jump target created by {@link ProgramBuilder.label} and placed with {@link ProgramBuilder.place}. */
 export interface Label {
@@ -170,6 +170,41 @@ export class ProgramBuilder {
     if (whenTrue !== "next") this.#own(whenTrue);
     if (whenFalse !== "next") this.#own(whenFalse);
     this.#items.push({ kind: "jump", code, k: k >>> 0, whenTrue, whenFalse });
+  }
+
+  /**
+   * Emits an already assembled program verbatim, as one block. Its jumps keep
+   * their offsets, so each must land inside the block; the builder never puts
+   * a trampoline inside it. Labels placed right before the block let earlier
+   * jumps enter it at its first instruction (the exec guard's "continue with
+   * the policy").
+   *
+   * @example
+   * ```ts
+   * import { JEQ_K, LD_ABS, RET_K, stmt } from "./insn.ts";
+   * const b = new ProgramBuilder();
+   * const policy = b.label("policy");
+   * b.stmt(LD_ABS, 0);
+   * b.jump(JEQ_K, 59, "next", policy);
+   * b.ret(0x7fff0000);
+   * b.place(policy);
+   * b.append([stmt(RET_K, 0x80000000)]);
+   * ```
+   */
+  append(program: Program): void {
+    program.forEach((insn, i) => {
+      const reach = isUnconditionalJump(insn.code)
+        ? [insn.k]
+        : isConditionalJump(insn.code)
+        ? [insn.jt, insn.jf]
+        : [];
+      for (const offset of reach) {
+        if (i + 1 + offset >= program.length) {
+          throw new BuilderError("label-past-end", `appended instruction ${i} jumps past the end of its block`);
+        }
+      }
+    });
+    for (const insn of program) this.#items.push({ kind: "stmt", insn: { ...insn } });
   }
 
   /**

@@ -5,13 +5,15 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { repeatedOption } from "../input.ts";
 import { UsageError } from "./output.ts";
 
 /** Option declarations, as `parseArgs` takes them. */
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
 
 /**
- * Parses `args` strictly; unknown options and missing values become usage errors.
+ * Parses `args` strictly; unknown options, missing values and repeated
+ * single-value options become usage errors.
  *
  * @example
  * ```ts
@@ -19,11 +21,15 @@ export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
  * ```
  */
 export function parseCommandLine<T extends OptionSpec>(command: string, args: string[], options: T, allowPositionals = false) {
+  let parsed;
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals, tokens: true });
+    parsed = parseArgs({ args, options, strict: true, allowPositionals, tokens: true });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     // parseArgs messages mention "node" and "--help"-less phrasing; keep the first sentence.
     throw new UsageError(message.split(". To specify")[0].replace(/\s+$/, ""), command);
   }
+  const repeated = repeatedOption(parsed.tokens, options);
+  if (repeated !== undefined) throw new UsageError(`${repeated} given more than once`, command);
+  return parsed;
 }

@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as v from "valibot";
-import { ARCH_NAMES, type ArchName, getArch } from "../arch/arch.ts";
+import { ARCH_ALIASES, ARCH_NAMES, type ArchName, getArch } from "../arch/arch.ts";
 import { encodeProgram } from "../bpf/encode.ts";
 import { compilePolicy, type CompiledPolicy } from "../compile.ts";
 import { CONTAINER_FORMATS, type ContainerFormat, describeFormat, serializeBinary } from "../container.ts";
@@ -20,8 +19,17 @@ import {
   FirecrackerVersionError,
 } from "../firecracker.ts";
 import { writeFileAtomic } from "../fs.ts";
+import {
+  DEFAULT_MAX_INPUT_BYTES,
+  describeSystemError,
+  formatInputError,
+  InputError,
+  parseArchOption,
+  parseByteCount,
+  readPolicyFile,
+} from "../input.ts";
 import { parseCommandLine } from "./args.ts";
-import { describeIoError, err, EXIT, out, UsageError } from "./output.ts";
+import { err, EXIT, out, UsageError } from "./output.ts";
 
 const HELP = `Usage: seccompiler [compile] --target-arch ARCH --input-file POLICY.json [options]
 
@@ -30,8 +38,9 @@ into one BPF program per thread, written as a Firecracker filter file in the
 layout of the current Firecracker (v1.15 and later), or of the release you name.
 
 Options:
-  -t, --target-arch ARCH   ${ARCH_NAMES.join(", ")} (case-insensitive; amd64 and arm64 accepted)
-  -i, --input-file FILE    the policy; "-" reads standard input
+  -t, --target-arch ARCH   ${ARCH_NAMES.join(", ")} (case-insensitive; also ${Object.keys(ARCH_ALIASES).join(", ")})
+  -i, --input-file FILE    the policy (UTF-8); "-" reads standard input
+      --max-input-bytes N  largest policy accepted (default ${DEFAULT_MAX_INPUT_BYTES}, 16 MiB)
   -o, --output-file FILE   where to write (default: seccomp_binary_filter.out)
       --split-output       write raw <thread>.bpf files into the output file's
                            directory instead of one container file
@@ -59,10 +68,7 @@ names and would keep one of the two programs at random.
 Exit codes: 0 ok, 1 policy or I/O error (every problem is reported), 2 usage error.
 `;
 
-const ARCH_ALIASES: Record<string, ArchName> = { amd64: "x86_64", x64: "x86_64", arm64: "aarch64" };
-
 const OptionsSchema = v.object({
-  arch: v.picklist(ARCH_NAMES),
   input: v.pipe(v.string(), v.minLength(1, "--input-file must not be empty")),
   output: v.pipe(v.string(), v.minLength(1, "--output-file must not be empty")),
   basic: v.boolean(),
@@ -73,7 +79,7 @@ const OptionsSchema = v.object({
 });
 
 /** Validated options of one compile run. @private */
-type CompileRun = v.InferOutput<typeof OptionsSchema>;
+type CompileRun = v.InferOutput<typeof OptionsSchema> & { readonly arch: ArchName; readonly maxInputBytes: number };
 
 /** Turns raw argv into validated options, or throws a UsageError. @private */
 function readOptions(args: string[]): CompileRun | "help" {
@@ -82,6 +88,7 @@ function readOptions(args: string[]): CompileRun | "help" {
     "input-file": { type: "string", short: "i" },
     "output-file": { type: "string", short: "o" },
     "split-output": { type: "boolean" },
+    "max-input-bytes": { type: "string" },
     basic: { type: "boolean", short: "b" },
     format: { type: "string" },
     container: { type: "string" },
@@ -97,10 +104,16 @@ function readOptions(args: string[]): CompileRun | "help" {
   if (values["split-output"] && (values.container !== undefined || values.firecracker !== undefined)) {
     throw new UsageError("--container and --firecracker choose a filter file layout; --split-output writes raw .bpf files", "compile");
   }
-  const lowered = rawArch.toLowerCase();
-  const arch = ARCH_ALIASES[lowered] ?? lowered;
+  let arch: ArchName;
+  let maxInputBytes: number;
+  try {
+    arch = parseArchOption(rawArch);
+    maxInputBytes = parseByteCount(values["max-input-bytes"], "--max-input-bytes", DEFAULT_MAX_INPUT_BYTES);
+  } catch (error) {
+    if (error instanceof InputError) throw new UsageError(error.message, "compile");
+    throw error;
+  }
   const result = v.safeParse(OptionsSchema, {
-    arch,
     input: values["input-file"],
     output: values["output-file"] ?? "seccomp_binary_filter.out",
     basic: values.basic ?? false,
@@ -109,14 +122,8 @@ function readOptions(args: string[]): CompileRun | "help" {
     container,
     firecracker: values.firecracker,
   });
-  if (!result.success) {
-    const issue = result.issues[0];
-    const message = issue.path?.[0]?.key === "arch"
-      ? `unknown architecture "${rawArch}" for --target-arch; expected one of ${ARCH_NAMES.join(", ")}`
-      : issue.message;
-    throw new UsageError(message, "compile");
-  }
-  return result.output;
+  if (!result.success) throw new UsageError(result.issues[0].message, "compile");
+  return { ...result.output, arch, maxInputBytes };
 }
 
 /**
@@ -150,22 +157,8 @@ function documentStart(text: string, file: string): SourcePosition {
   return { file, ...lineColumn(text, offset), offset, length: 1 };
 }
 
-/** Reads the policy as UTF-8 text; invalid UTF-8 is an input error, not mojibake. @private */
-function readPolicy(input: string): { text: string; file: string } {
-  const file = input === "-" ? "<stdin>" : input;
-  const bytes = readFileSync(input === "-" ? 0 : input);
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new InputError(`${file}: error: the policy is not valid UTF-8`);
-  }
-  // A UTF-8 byte order mark is harmless; strip it so positions match what editors show.
-  return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, file };
-}
-
-/** An input problem already phrased for the user. @private */
-class InputError extends Error {}
+/** A problem with what compile writes, already phrased for the user. @private */
+class OutputError extends Error {}
 
 /** Raw-file names must stay inside the output directory. @private */
 function safeFileName(thread: string): boolean {
@@ -195,9 +188,10 @@ export function compileCommand(args: string[]): number {
   }
   let source: { text: string; file: string };
   try {
-    source = readPolicy(options.input);
+    source = readPolicyFile(options.input, { limit: options.maxInputBytes, allowStdin: true });
   } catch (error) {
-    const message = error instanceof InputError ? error.message : `seccompiler: error: cannot read ${options.input}: ${describeIoError(error)}`;
+    if (!(error instanceof InputError)) throw error;
+    const message = formatInputError(error);
     err(message);
     report(false, [{ code: "io", message, path: "$", severity: "error" }]);
     return EXIT.FAILURE;
@@ -236,7 +230,7 @@ export function compileCommand(args: string[]): number {
     if (options.split) {
       const unsafe = [...compiled.programs.keys()].filter((thread) => !safeFileName(thread));
       if (unsafe.length > 0) {
-        throw new InputError(`seccompiler: error: cannot use thread name ${JSON.stringify(unsafe[0])} as a file name with --split-output`);
+        throw new OutputError(`seccompiler: error: cannot use thread name ${JSON.stringify(unsafe[0])} as a file name with --split-output`);
       }
       const directory = options.output.endsWith("/") ? options.output : dirname(options.output);
       const endian = getArch(options.arch).endian;
@@ -250,7 +244,7 @@ export function compileCommand(args: string[]): number {
       written.push(options.output);
     }
   } catch (error) {
-    const message = error instanceof InputError ? error.message : `seccompiler: error: cannot write ${options.output}: ${describeIoError(error)}`;
+    const message = error instanceof OutputError ? error.message : `seccompiler: error: cannot write ${options.output}: ${describeSystemError(error)}`;
     err(message);
     report(false, [...warnings, { code: "io", message, path: "$", severity: "error" }]);
     return EXIT.FAILURE;

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { closeSync, openSync, readSync } from "node:fs";
 import {
   CONTAINER_FORMATS,
   ContainerError,
@@ -18,8 +17,9 @@ import {
 } from "../container.ts";
 import { FIRECRACKER_LAYOUTS, firecrackerFormat, FirecrackerVersionError } from "../firecracker.ts";
 import { writeFileAtomic } from "../fs.ts";
+import { describeSystemError, formatInputError, InputError, parseByteCount, readInputFile } from "../input.ts";
 import { parseCommandLine } from "./args.ts";
-import { describeIoError, err, EXIT, out, UsageError } from "./output.ts";
+import { err, EXIT, out, UsageError } from "./output.ts";
 
 const HELP = `Usage: seccompiler convert --input-file FILE --output-file FILE [options]
 
@@ -52,27 +52,6 @@ function layoutOption(name: string, value: string | undefined): ContainerFormat 
     throw new UsageError(`${name} must be "bitcode" or "bincode", not "${value}"`, "convert");
   }
   return value as ContainerFormat;
-}
-
-/** Reads at most `limit` bytes of `path`, refusing (before decoding) anything longer. @private */
-function readBounded(path: string, limit: number): Uint8Array {
-  const fd = openSync(path, "r");
-  try {
-    // One byte more than the limit tells "exactly the limit" from "over it", whatever the file type.
-    const buffer = new Uint8Array(limit + 1);
-    let length = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, length, buffer.length - length, null);
-      if (n === 0) break;
-      length += n;
-      if (length > limit) {
-        throw new ContainerError("too-large", `filter file is over the ${limit}-byte limit`, { offset: limit });
-      }
-    }
-    return buffer.subarray(0, length);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
@@ -120,25 +99,31 @@ export function convertCommand(args: string[]): number {
     }
     to = target;
   }
-  const rawLimit = values["bytes-limit"] ?? String(DEFAULT_BYTES_LIMIT);
-  const bytesLimit = /^[0-9]{1,15}$/.test(rawLimit) ? Number(rawLimit) : NaN;
-  if (!(bytesLimit >= 1)) throw new UsageError(`--bytes-limit must be a positive whole number of bytes, not "${rawLimit}"`, "convert");
+  let bytesLimit: number;
+  try {
+    bytesLimit = parseByteCount(values["bytes-limit"], "--bytes-limit", DEFAULT_BYTES_LIMIT);
+  } catch (error) {
+    if (error instanceof InputError) throw new UsageError(error.message, "convert");
+    throw error;
+  }
 
   const json = format === "json";
-  const fail = (message: string): number => {
-    err(`seccompiler: error: ${message}`);
+  const fail = (message: string, formatted = `seccompiler: error: ${message}`): number => {
+    err(formatted);
     if (json) out(JSON.stringify({ ok: false, input, output, error: message }, null, 2));
     return EXIT.FAILURE;
   };
   let read;
   try {
-    read = readContainer(readBounded(input, bytesLimit), { bytesLimit, ...(from ? { format: from } : {}) });
+    const bytes = readInputFile(input, { what: "filter file", limit: bytesLimit, limitOption: "--bytes-limit", regularOnly: true });
+    read = readContainer(bytes, { bytesLimit, ...(from ? { format: from } : {}) });
   } catch (error) {
     if (error instanceof ContainerError) {
       const at = error.offset === undefined ? "" : ` (at byte ${error.offset})`;
       return fail(`${input}: ${error.message}${at}`);
     }
-    return fail(`cannot read ${input}: ${describeIoError(error)}`);
+    if (error instanceof InputError) return fail(error.message, formatInputError(error));
+    throw error;
   }
   const target = to ?? (read.format === "bitcode" ? "bincode" : "bitcode");
   let bytes: Uint8Array;
@@ -151,7 +136,7 @@ export function convertCommand(args: string[]): number {
   try {
     writeFileAtomic(output, bytes);
   } catch (error) {
-    return fail(`cannot write ${output}: ${describeIoError(error)}`);
+    return fail(`cannot write ${output}: ${describeSystemError(error)}`);
   }
   const threads = [...read.programs].map(([name, program]) => ({ name, instructions: program.length }));
   if (json) {

@@ -6,10 +6,9 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { actionFromValue, formatAction } from "../action.ts";
-import { ARCH_NAMES, type ArchInfo, type ArchName, getArch, hostArch } from "../arch/arch.ts";
+import { ARCH_ALIASES, ARCH_NAMES, type ArchInfo, getArch } from "../arch/arch.ts";
 import { actionCacheReport, isConstantAllow } from "../bpf/cache.ts";
 import { disassemble } from "../bpf/disasm.ts";
 import { readRawBpf } from "../bpf/encode.ts";
@@ -17,8 +16,20 @@ import { BpfError } from "../bpf/validate.ts";
 import type { Program } from "../bpf/insn.ts";
 import { runFilter } from "../bpf/interpreter.ts";
 import { compilePolicy } from "../compile.ts";
-import { CONTAINER_FORMATS, ContainerError, type ContainerFormat, readContainer } from "../container.ts";
+import { CONTAINER_FORMATS, ContainerError, type ContainerFormat, DEFAULT_BYTES_LIMIT, readContainer } from "../container.ts";
 import { formatDiagnostic, PolicyError } from "../diagnostics.ts";
+import {
+  DEFAULT_MAX_INPUT_BYTES,
+  formatInputError,
+  InputError,
+  parseArchOption,
+  parseByteCount,
+  parseSha256,
+  quoteName,
+  readInputFile,
+  readPolicyFile,
+  selectThreads,
+} from "../input.ts";
 import { type OptionSpec, parseCommandLine } from "./args.ts";
 import { err, EXIT, out, UsageError } from "./output.ts";
 
@@ -29,19 +40,24 @@ const SOURCE_OPTIONS = {
   "target-arch": { type: "string", short: "t" },
   thread: { type: "string" },
   "bytes-limit": { type: "string" },
+  "max-input-bytes": { type: "string" },
+  sha256: { type: "string" },
   container: { type: "string" },
   format: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies OptionSpec;
 
 const SOURCE_HELP = `Filter source (exactly one):
-  -f, --filter-file FILE   a Firecracker filter file, either layout (detected)
+  -f, --filter-file FILE   a Firecracker filter file (compile output)
       --bpf-file FILE      a raw .bpf program (--split-output, libseccomp export)
   -p, --policy FILE        a JSON policy, compiled on the fly
 Other options:
   -t, --target-arch ARCH   arch of the filter (default: this machine's); ${ARCH_NAMES.join(", ")}
+                           (case-insensitive; also ${Object.keys(ARCH_ALIASES).join(", ")})
       --thread NAME        which thread's program (default: all, or the only one)
-      --bytes-limit N      largest filter file accepted (default 100000)
+      --sha256 HEX         refuse the file unless its SHA-256 is HEX
+      --bytes-limit N      largest filter or .bpf file accepted (default ${DEFAULT_BYTES_LIMIT})
+      --max-input-bytes N  largest policy accepted (default ${DEFAULT_MAX_INPUT_BYTES}, 16 MiB)
       --container bitcode|bincode  the filter file's layout (Firecracker v1.15+ or
                            v0.25–v1.14), when detection cannot tell
       --format text|json   json: machine-readable output on stdout
@@ -59,62 +75,62 @@ interface LoadedPrograms {
   readonly container?: ContainerFormat;
 }
 
-/** An input problem already phrased for the user (exit 1). @private */
-class InputError extends Error {}
-
-/** Reads the filter source the options name. @private */
-function loadPrograms(command: string, values: SourceValues): LoadedPrograms {
+/** Option values that name no file, checked before anything is read. @private */
+function sourceOptions(command: string, values: SourceValues) {
   const sources = (["filter-file", "bpf-file", "policy"] as const).filter((key) => values[key] !== undefined);
   if (sources.length !== 1) {
     throw new UsageError("give exactly one of --filter-file, --bpf-file or --policy", command);
   }
   const format = v.safeParse(v.picklist(["text", "json"]), values.format ?? "text");
   if (!format.success) throw new UsageError('--format must be "text" or "json"', command);
-  const archName = (values["target-arch"]?.toLowerCase() ?? hostArch()) as string | undefined;
-  if (!archName || !(ARCH_NAMES as readonly string[]).includes(archName)) {
-    throw new UsageError(`unknown architecture "${values["target-arch"] ?? "(host)"}"; expected one of ${ARCH_NAMES.join(", ")}`, command);
+  const container = values.container as ContainerFormat | undefined;
+  if (container !== undefined && !CONTAINER_FORMATS.includes(container)) {
+    throw new UsageError(`--container must be "bitcode" or "bincode", not "${container}"`, command);
   }
-  const arch = getArch(archName as ArchName);
-  const bytesLimit = values["bytes-limit"] === undefined ? 100_000 : Number(values["bytes-limit"]);
-  if (!Number.isSafeInteger(bytesLimit) || bytesLimit <= 0) {
-    throw new UsageError(`--bytes-limit must be a positive integer, not "${values["bytes-limit"]}"`, command);
+  if (container !== undefined && sources[0] !== "filter-file") {
+    throw new UsageError("--container applies only to --filter-file", command);
   }
-  const named = values.container as ContainerFormat | undefined;
-  if (named !== undefined && !CONTAINER_FORMATS.includes(named)) {
-    throw new UsageError(`--container must be "bitcode" or "bincode", not "${named}"`, command);
-  }
-  const [source] = sources;
-  if (named !== undefined && source !== "filter-file") throw new UsageError("--container applies only to --filter-file", command);
-  const path = values[source] as string;
-  let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    return {
+      source: sources[0],
+      path: values[sources[0]] as string,
+      format: format.output,
+      arch: getArch(parseArchOption(values["target-arch"])),
+      bytesLimit: parseByteCount(values["bytes-limit"], "--bytes-limit", DEFAULT_BYTES_LIMIT),
+      maxInputBytes: parseByteCount(values["max-input-bytes"], "--max-input-bytes", DEFAULT_MAX_INPUT_BYTES),
+      sha256: parseSha256(values.sha256),
+      container,
+    };
   } catch (error) {
-    throw new InputError(`cannot read ${path}: ${(error as { code?: string }).code ?? String(error)}`);
+    if (error instanceof InputError) throw new UsageError(error.message, command);
+    throw error;
   }
+}
+
+/** Reads the filter source the options name. @private */
+function loadPrograms(command: string, values: SourceValues): LoadedPrograms {
+  const { source, path, format, arch, bytesLimit, maxInputBytes, sha256, container: named } = sourceOptions(command, values);
   let programs: Map<string, Program>;
   let container: ContainerFormat | undefined;
-  if (source === "filter-file") {
-    ({ programs, format: container } = readContainer(bytes, { bytesLimit, ...(named ? { format: named } : {}) }));
-  } else if (source === "bpf-file") {
-    programs = new Map([[values.thread ?? "program", readRawBpf(bytes, arch.endian)]]);
-  } else {
-    const text = new TextDecoder().decode(bytes);
+  if (source === "policy") {
+    const { text, file } = readPolicyFile(path, { limit: maxInputBytes, sha256 });
     try {
-      programs = compilePolicy(text, arch.name, { file: path }).programs;
+      programs = compilePolicy(text, arch.name, { file }).programs;
     } catch (error) {
-      if (error instanceof PolicyError) throw new InputError(error.diagnostics.map((d) => formatDiagnostic(d, text)).join("\n"));
+      if (error instanceof PolicyError) throw new FormattedError(error.diagnostics.map((d) => formatDiagnostic(d, text)).join("\n"));
       throw error;
     }
-  }
-  if (values.thread !== undefined && source !== "bpf-file") {
-    const program = programs.get(values.thread);
-    if (!program) {
-      throw new InputError(`no thread "${values.thread}" in ${path}; it has: ${[...programs.keys()].map((k) => JSON.stringify(k)).join(", ") || "none"}`);
+  } else {
+    const what = source === "filter-file" ? "filter file" : ".bpf file";
+    const bytes = readInputFile(path, { what, limit: bytesLimit, limitOption: "--bytes-limit", regularOnly: true, sha256 });
+    if (source === "filter-file") {
+      ({ programs, format: container } = readContainer(bytes, { bytesLimit, ...(named ? { format: named } : {}) }));
+    } else {
+      programs = new Map([[values.thread ?? "program", readRawBpf(bytes, arch.endian)]]);
     }
-    programs = new Map([[values.thread, program]]);
   }
-  return { arch, programs, format: format.output, ...(container ? { container } : {}) };
+  if (source !== "bpf-file") programs = selectThreads(programs, values.thread, path);
+  return { arch, programs, format, ...(container ? { container } : {}) };
 }
 
 /** `{ container }` for JSON output when the source was a filter file. @private */
@@ -122,13 +138,20 @@ function containerField(loaded: LoadedPrograms): { container?: ContainerFormat }
   return loaded.container ? { container: loaded.container } : {};
 }
 
+/** A message already formatted for the user: policy diagnostics, an unknown syscall (exit 1). @private */
+class FormattedError extends Error {}
+
 /** Maps the errors of loading and inspecting to exit codes. @private */
 function guarded(run: () => number): number {
   try {
     return run();
   } catch (error) {
     if (error instanceof InputError) {
-      err(error.message.includes(": error: ") ? error.message : `seccompiler: error: ${error.message}`);
+      err(formatInputError(error));
+      return EXIT.FAILURE;
+    }
+    if (error instanceof FormattedError) {
+      err(error.message);
       return EXIT.FAILURE;
     }
     if (error instanceof ContainerError || error instanceof BpfError) {
@@ -228,7 +251,7 @@ ${SOURCE_HELP}
     const syscall = values.syscall as string;
     const nr = /^-?\d+$/.test(syscall) ? Number(syscall) : loaded.arch.syscalls.get(syscall);
     if (nr === undefined || !Number.isSafeInteger(nr)) {
-      throw new InputError(`unknown syscall "${syscall}" for ${loaded.arch.name}`);
+      throw new FormattedError(`seccompiler: error: unknown syscall ${quoteName(syscall)} for ${loaded.arch.name}`);
     }
     const auditArch = values["audit-arch"] === undefined ? loaded.arch.auditArch : Number(parseU64(values["audit-arch"], "--audit-arch") & 0xffffffffn);
     const results = [...loaded.programs].map(([thread, program]) => {

@@ -33,26 +33,3 @@ export class UsageError extends Error {
     this.name = "UsageError";
   }
 }
-
-/**
- * An I/O error as the user should see it: "no such file or directory (ENOENT)"
- * rather than a stack.
- *
- * @example
- * ```ts
- * describeIoError({ code: "ENOENT" }); // "no such file or directory (ENOENT)"
- * ```
- */
-export function describeIoError(error: unknown): string {
-  const e = error as { code?: string; message?: string };
-  const known: Record<string, string> = {
-    ENOENT: "no such file or directory",
-    EACCES: "permission denied",
-    EISDIR: "is a directory",
-    ENOTDIR: "a path component is not a directory",
-    EROFS: "read-only file system",
-    ENOSPC: "no space left on device",
-  };
-  if (e.code && known[e.code]) return `${known[e.code]} (${e.code})`;
-  return e.message ?? String(error);
-}

@@ -22,7 +22,7 @@ const ffi: BunFfi = await import("bun:ffi");
  * ```
  */
 export function openBunLibc(path: string): Libc {
-  const { dlopen, ptr, read } = ffi;
+  const { dlopen, ptr, read, toArrayBuffer } = ffi;
   const { symbols } = dlopen(path, {
     prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
     // syscall(2) is variadic; a fixed-arity call is ABI-compatible on the 64-bit Linux targets.
@@ -45,6 +45,13 @@ export function openBunLibc(path: string): Libc {
       throw new Error("_exit returned");
     },
     errno: () => read.i32(errnoLocation()!, 0),
-    address: (buffer) => (buffer.byteLength === 0 ? 0n : BigInt(ptr(buffer))),
+    // ptr() is typed for typed arrays and DataView; a byte view of the same memory has the same address.
+    address: (buffer) =>
+      buffer.byteLength === 0 ? 0n : BigInt(ptr(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength))),
+    copyToAddress(address, bytes) {
+      if (bytes.length === 0) return;
+      // bun:ffi pointers are numbers; user-space addresses (< 2^53) are exact.
+      new Uint8Array(toArrayBuffer(Number(address) as Parameters<typeof toArrayBuffer>[0], 0, bytes.length)).set(bytes);
+    },
   };
 }

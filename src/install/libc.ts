@@ -34,6 +34,11 @@ export interface Libc {
   errno(): number;
   /** The address of a buffer's first byte (0n for an empty buffer). */
   address(buffer: ArrayBufferView): bigint;
+  /**
+   * Copies `bytes` to raw memory at `address`, which must be writable for
+   * `bytes.length` bytes (memory this process mapped itself, e.g. with `mmap`).
+   */
+  copyToAddress(address: bigint, bytes: Uint8Array): void;
 }
 
 /** musl spells some machine names differently from seccompiler. @private */

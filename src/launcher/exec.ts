@@ -15,7 +15,6 @@
  *
  * @module
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as v from "valibot";
 import { actionFromValue, formatAction, SECCOMP_RET_ACTION_FULL, SECCOMP_RET } from "../action.ts";
@@ -39,6 +38,19 @@ import { GUARD_LENGTH, withExecGuard } from "./guard.ts";
 import { buildExecImage, type ExecImage, ImageError } from "./image.ts";
 import { resolveCommand } from "./resolve.ts";
 import { writeAll } from "../output.ts";
+import {
+  DEFAULT_MAX_INPUT_BYTES,
+  formatInputError,
+  InputError,
+  parseByteCount,
+  parseSha256,
+  readInputFile,
+  readPolicyFile,
+  repeatedOption,
+  selectOneThread,
+} from "../input.ts";
+
+const encoder = new TextEncoder();
 
 /** Exit codes of `seccompiler exec`, as env(1) uses them. */
 export const EXEC_EXIT = {
@@ -54,7 +66,7 @@ export const EXEC_EXIT = {
 
 /** Usage text of `seccompiler exec --help`. */
 export const EXEC_USAGE = `Usage: seccompiler exec (--filter-file FILE [--bytes-limit N] [--container L] | --policy FILE)
-                        [--thread NAME] [--no-exec-guard] [--dry-run] -- PROGRAM [ARGS...]
+                        [--sha256 HEX] [--thread NAME] [--no-exec-guard] [--dry-run] -- PROGRAM [ARGS...]
 
 Installs one thread's seccomp filter on the launcher, then execve's PROGRAM
 (searched in PATH like execvp), which runs under the filter from its first
@@ -66,6 +78,8 @@ Options:
   --container L       the filter file's layout, bitcode or bincode, when it cannot be detected
   --bytes-limit N     largest filter file accepted, in bytes (default ${DEFAULT_BYTES_LIMIT})
   --policy FILE       a JSON policy, compiled now for this machine's architecture
+  --max-input-bytes N largest policy accepted (default ${DEFAULT_MAX_INPUT_BYTES}, 16 MiB)
+  --sha256 HEX        refuse the file (and never start PROGRAM) unless its SHA-256 is HEX
   --thread NAME       which filter to install (optional when there is only one)
   --no-exec-guard     do not add the launcher-only execve guard; the policy must
                       then allow the launcher's execve itself (checked before install)
@@ -73,8 +87,8 @@ Options:
   -h, --help          show this help
 
 By default a guard in front of the filter allows exactly the launcher's own
-execve (matched by the address of its path buffer) and nothing else; see the
-README's "exec" section for its caveat.
+execve (matched by its path, argv and envp pointers, which point into pages
+mapped at random addresses) and nothing else; see the README's "exec" section.
 
 Exit codes (like env(1)): 125 launcher error (usage included; PROGRAM not started),
 126 PROGRAM not executable, 127 PROGRAM not found; otherwise PROGRAM's own status.
@@ -97,6 +111,8 @@ interface ExecOptions {
   readonly source: { readonly kind: "filter-file" | "policy"; readonly file: string };
   readonly bytesLimit: number;
   readonly container?: ContainerFormat;
+  readonly maxInputBytes: number;
+  readonly sha256?: string;
   readonly thread?: string;
   readonly guard: boolean;
   readonly dryRun: boolean;
@@ -108,15 +124,9 @@ const OptionsSchema = v.pipe(
   v.object({
     "filter-file": v.optional(v.pipe(v.string(), v.nonEmpty("--filter-file needs a file name"))),
     policy: v.optional(v.pipe(v.string(), v.nonEmpty("--policy needs a file name"))),
-    "bytes-limit": v.optional(
-      v.pipe(
-        v.string(),
-        v.regex(/^[0-9]+$/, "--bytes-limit must be a positive whole number of bytes"),
-        v.transform(Number),
-        v.safeInteger("--bytes-limit is too large"),
-        v.minValue(1, "--bytes-limit must be at least 1"),
-      ),
-    ),
+    "bytes-limit": v.optional(v.string()),
+    "max-input-bytes": v.optional(v.string()),
+    sha256: v.optional(v.string()),
     container: v.optional(v.picklist(CONTAINER_FORMATS, '--container must be "bitcode" or "bincode"')),
     thread: v.optional(v.pipe(v.string(), v.nonEmpty("--thread needs a name"))),
     "no-exec-guard": v.optional(v.boolean()),
@@ -129,7 +139,25 @@ const OptionsSchema = v.pipe(
     "--bytes-limit applies only to --filter-file",
   ),
   v.check((o) => !(o.container !== undefined && o["filter-file"] === undefined), "--container applies only to --filter-file"),
+  v.check(
+    (o) => !(o["max-input-bytes"] !== undefined && o.policy === undefined),
+    "--max-input-bytes applies only to --policy",
+  ),
 );
+
+/** The launcher's own options (everything before `--`). @private */
+const EXEC_OPTIONS = {
+  "filter-file": { type: "string" },
+  "bytes-limit": { type: "string" },
+  container: { type: "string" },
+  policy: { type: "string" },
+  "max-input-bytes": { type: "string" },
+  sha256: { type: "string" },
+  thread: { type: "string" },
+  "no-exec-guard": { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 /**
  * Parses the launcher's arguments; everything after the first `--` is the
@@ -143,16 +171,7 @@ function parseOptions(args: string[]): ExecOptions | "help" {
       strict: true,
       allowPositionals: true,
       tokens: true,
-      options: {
-        "filter-file": { type: "string" },
-        "bytes-limit": { type: "string" },
-        container: { type: "string" },
-        policy: { type: "string" },
-        thread: { type: "string" },
-        "no-exec-guard": { type: "boolean" },
-        "dry-run": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
+      options: EXEC_OPTIONS,
     });
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error)).split(". To specify")[0].trim();
@@ -163,6 +182,10 @@ function parseOptions(args: string[]): ExecOptions | "help" {
     throw new LaunchError(message, EXEC_EXIT.LAUNCHER_ERROR, hint);
   }
   if (parsed.values.help) return "help";
+  const repeated = repeatedOption(parsed.tokens, EXEC_OPTIONS);
+  if (repeated !== undefined) {
+    throw new LaunchError(`${repeated} given more than once`, EXEC_EXIT.LAUNCHER_ERROR, "run 'seccompiler exec --help' for usage");
+  }
   const terminator = parsed.tokens.find((token) => token.kind === "option-terminator");
   const stray = parsed.tokens.find((token) => token.kind === "positional" && (!terminator || token.index < terminator.index));
   const result = v.safeParse(OptionsSchema, parsed.values);
@@ -188,7 +211,9 @@ function parseOptions(args: string[]): ExecOptions | "help" {
   }
   return {
     source: filterFile !== undefined ? { kind: "filter-file", file: filterFile } : { kind: "policy", file: policy! },
-    bytesLimit: values["bytes-limit"] ?? DEFAULT_BYTES_LIMIT,
+    bytesLimit: parseByteCount(values["bytes-limit"], "--bytes-limit", DEFAULT_BYTES_LIMIT),
+    maxInputBytes: parseByteCount(values["max-input-bytes"], "--max-input-bytes", DEFAULT_MAX_INPUT_BYTES),
+    sha256: parseSha256(values.sha256),
     ...(values.container ? { container: values.container } : {}),
     thread: values.thread,
     guard: !values["no-exec-guard"],
@@ -197,49 +222,17 @@ function parseOptions(args: string[]): ExecOptions | "help" {
   };
 }
 
-/** Reads a file no larger than `limit` bytes, refusing before reading when it is larger. @private */
-function readLimited(file: string, limit: number): Uint8Array {
-  const fd = openFile(file);
-  try {
-    const size = fstatSync(fd).size;
-    if (size > limit) {
-      throw new LaunchError(
-        `filter file ${file} is ${size} bytes, over the ${limit}-byte limit`,
-        EXEC_EXIT.LAUNCHER_ERROR,
-        "raise --bytes-limit if the file is trusted and really this large",
-      );
-    }
-    // Read one byte more than the limit, in case the file grew after fstat.
-    const buffer = new Uint8Array(size + 1);
-    let length = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, length, buffer.length - length, null);
-      if (n === 0) break;
-      length += n;
-      if (length === buffer.length) {
-        throw new LaunchError(`filter file ${file} changed while it was being read`);
-      }
-    }
-    return buffer.subarray(0, length);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** `openSync` with a launcher-style message. @private */
-function openFile(file: string): number {
-  try {
-    return openSync(file, "r");
-  } catch (error) {
-    throw new LaunchError(`cannot read ${file}: ${(error as Error).message}`);
-  }
-}
-
 /** Thread name → program, from the filter file or the compiled policy. @private */
 async function loadPrograms(options: ExecOptions, arch: ArchInfo): Promise<Map<string, Program>> {
   const { kind, file } = options.source;
   if (kind === "filter-file") {
-    const bytes = readLimited(file, options.bytesLimit);
+    const bytes = readInputFile(file, {
+      what: "filter file",
+      limit: options.bytesLimit,
+      limitOption: "--bytes-limit",
+      regularOnly: true,
+      sha256: options.sha256,
+    });
     try {
       return deserializeBinary(bytes, {
         bytesLimit: options.bytesLimit,
@@ -253,12 +246,7 @@ async function loadPrograms(options: ExecOptions, arch: ArchInfo): Promise<Map<s
       throw error;
     }
   }
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    throw new LaunchError(`cannot read ${file}: ${(error as Error).message}`);
-  }
+  const { text } = readPolicyFile(file, { limit: options.maxInputBytes, sha256: options.sha256 });
   // The compiler is loaded only for --policy: a filter file needs none of it.
   const { compileFromJson } = await import("../compile.ts");
   try {
@@ -269,25 +257,6 @@ async function loadPrograms(options: ExecOptions, arch: ArchInfo): Promise<Map<s
     }
     throw error;
   }
-}
-
-/** The thread's program; `--thread` may be left out when there is exactly one. @private */
-function pickThread(programs: Map<string, Program>, thread: string | undefined): [string, Program] {
-  const names = [...programs.keys()];
-  const list = names.map((name) => JSON.stringify(name)).join(", ");
-  if (thread === undefined) {
-    if (names.length === 1) return [names[0], programs.get(names[0])!];
-    throw new LaunchError(
-      names.length === 0 ? "the filter file holds no filters" : `the filter holds ${names.length} threads; choose one with --thread`,
-      EXEC_EXIT.LAUNCHER_ERROR,
-      names.length === 0 ? undefined : `threads: ${list}`,
-    );
-  }
-  const program = programs.get(thread);
-  if (program === undefined) {
-    throw new LaunchError(`no filter for thread "${thread}"`, EXEC_EXIT.LAUNCHER_ERROR, `threads: ${list}`);
-  }
-  return [thread, program];
 }
 
 /** Everything decided before install. @private */
@@ -327,7 +296,7 @@ function describeValue(value: number): string {
 
 /** Builds and checks everything; no kernel state changes. @private */
 async function plan(options: ExecOptions, libc: Libc, arch: ArchInfo): Promise<LaunchPlan> {
-  const [thread, policyProgram] = pickThread(await loadPrograms(options, arch), options.thread);
+  const [thread, policyProgram] = selectOneThread(await loadPrograms(options, arch), options.thread, options.source.file);
   const [command, ...rest] = options.command;
   const resolution = resolveCommand(command, process.env.PATH);
   if (!resolution.ok) {
@@ -340,12 +309,19 @@ async function plan(options: ExecOptions, libc: Libc, arch: ArchInfo): Promise<L
   const argv = [command, ...rest];
   let image: ExecImage;
   try {
-    image = buildExecImage(libc, resolution.path, argv, process.env);
+    const envp = Object.entries(process.env).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${value}`]));
+    image = buildExecImage(libc, arch, {
+      path: encoder.encode(resolution.path),
+      argv: argv.map((arg) => encoder.encode(arg)),
+      envp: envp.map((entry) => encoder.encode(entry)),
+    });
   } catch (error) {
     if (error instanceof ImageError) throw new LaunchError(error.message);
     throw error;
   }
-  const program = options.guard ? withExecGuard(policyProgram, arch, image.pathAddress) : policyProgram;
+  const program = options.guard
+    ? withExecGuard(policyProgram, arch, { path: image.pathAddress, argv: image.argvAddress, envp: image.envpAddress })
+    : policyProgram;
   if (options.guard && program.length > 4096) {
     throw new LaunchError(
       `thread "${thread}" has ${policyProgram.length} instructions; with the ${GUARD_LENGTH}-instruction exec guard that is over the kernel's 4096`,
@@ -380,14 +356,15 @@ async function plan(options: ExecOptions, libc: Libc, arch: ArchInfo): Promise<L
 
 /** The `--dry-run` report. @private */
 function describePlan(plan: LaunchPlan, libc: Libc): string {
-  const hex = `0x${plan.image.pathAddress.toString(16)}`;
+  const { pathAddress, argvAddress, envpAddress } = plan.image;
+  const hex = [pathAddress, argvAddress, envpAddress].map((a) => `0x${a.toString(16)}`);
   const lines = [
     `thread: ${plan.thread}`,
     `arch: ${plan.arch.name}`,
     `instructions: ${plan.program.length}` +
     (plan.guard ? ` (policy ${plan.policyLength} + exec guard ${GUARD_LENGTH})` : ""),
     plan.guard
-      ? `exec guard: on (allows only execve with pathname pointer ${hex})`
+      ? `exec guard: on (allows only execve(${hex.join(", ")}): path, argv, envp at random addresses)`
       : `exec guard: off (the policy answers ${describeValue(plan.execveVerdict)} to the launcher's execve)`,
     `command: ${plan.commandPath}`,
     `argv: ${JSON.stringify(plan.argv)}`,
@@ -415,7 +392,8 @@ function report(message: string, hint?: string): void {
 function installAndExec(libc: Libc, plan: LaunchPlan, prepared: ReturnType<typeof prepareFilter>): never {
   setNoNewPrivs(libc);
   installPrepared(libc, prepared, { allThreads: false });
-  libc.execve(plan.image.path, plan.image.argv, plan.image.envp);
+  const { pathAddress, argvAddress, envpAddress } = plan.image;
+  libc.syscall(plan.arch.syscalls.get("execve")!, pathAddress, argvAddress, envpAddress, 0n, 0n, 0n);
   const errno = libc.errno();
   const code = errno === 2 || errno === 20 ? EXEC_EXIT.NOT_FOUND : EXEC_EXIT.NOT_EXECUTABLE;
   libc.write(2, new TextEncoder().encode(`seccompiler: error: execve ${plan.commandPath} failed with errno ${errno} after the filter was installed\n`));
@@ -458,6 +436,11 @@ export async function execMain(args: string[]): Promise<number> {
     if (error instanceof LaunchError) {
       report(error.message, error.hint);
       return error.exitCode;
+    }
+    if (error instanceof InputError) {
+      // Usage or input: either way the target was not started (125).
+      writeAll(2, `${formatInputError(error)}\n`);
+      return EXEC_EXIT.LAUNCHER_ERROR;
     }
     if (error instanceof InstallError) {
       report(error.message, error.hint);

@@ -3,33 +3,54 @@
  * that nothing needs allocating (or can fail) between `seccomp()` and
  * `execve()`.
  *
+ * The path, the `argv` table (with its strings) and the `envp` table (with its
+ * strings) each live in their own anonymous mapping, placed with
+ * `MAP_FIXED_NOREPLACE` at an address drawn uniformly from the whole user
+ * address space, at a random 16-byte offset inside its first page. The exec
+ * guard allows only an `execve` whose three arguments are exactly these three
+ * addresses, so a target would have to guess all three at once.
+ *
  * @module
  */
+import { readFileSync } from "node:fs";
+import type { ArchInfo } from "../arch/arch.ts";
 import type { Libc } from "../install/mod.ts";
 
-/** NUL-terminated strings and 0-terminated pointer tables, with their addresses. */
+/** The three `execve` arguments, in memory, with their addresses. */
 export interface ExecImage {
-  /** The resolved path, NUL-terminated: the guard allows exactly this buffer's address. */
+  /** The program path as given to `execve` (for messages). */
   readonly path: Uint8Array;
-  /** Address of {@link ExecImage.path}. */
+  /** Address of the NUL-terminated path. */
   readonly pathAddress: bigint;
-  /** `char *argv[]`, ending in 0. */
-  readonly argv: BigUint64Array;
-  /** Address of {@link ExecImage.argv}. */
+  /** Address of `char *argv[]` (ending in 0). */
   readonly argvAddress: bigint;
-  /** `char *envp[]`, ending in 0. */
-  readonly envp: BigUint64Array;
-  /** Address of {@link ExecImage.envp}. */
+  /** Address of `char *envp[]` (ending in 0). */
   readonly envpAddress: bigint;
-  /**
-   * Every string buffer the tables point into. Holding them here keeps them
-   * alive (and their addresses valid) as long as the image is referenced.
-   */
-  readonly strings: readonly Uint8Array[];
+  /** The three mappings, for `--dry-run` and tests. */
+  readonly mappings: readonly Mapping[];
+}
+
+/** One anonymous mapping holding part of the image. */
+export interface Mapping {
+  /** Page-aligned start. */
+  readonly start: bigint;
+  /** Length in bytes (whole pages). */
+  readonly length: number;
+}
+
+/** What goes into the image: raw bytes, no NUL inside any of them. */
+export interface ExecImageInput {
+  /** The resolved program path. */
+  readonly path: Uint8Array;
+  /** `argv` strings, `argv[0]` first. */
+  readonly argv: readonly Uint8Array[];
+  /** `envp` strings (`NAME=value`, or whatever the launcher received). */
+  readonly envp: readonly Uint8Array[];
 }
 
 /**
- * Thrown when a string cannot be passed to `execve` (it contains a NUL byte).
+ * Thrown when the image cannot be built: a NUL byte in a string, or no free
+ * random address found.
  *
  * @example
  * ```ts
@@ -43,51 +64,170 @@ export class ImageError extends Error {
   }
 }
 
-const encoder = new TextEncoder();
+/** Source of randomness: fills the array (tests may pass a deterministic one). */
+export type RandomSource = (words: BigUint64Array<ArrayBuffer>) => void;
 
-/** `text` as a NUL-terminated C string. @private */
-function cString(text: string, what: string): Uint8Array {
-  if (text.includes("\0")) throw new ImageError(`${what} contains a NUL byte, which execve cannot pass`);
-  return encoder.encode(`${text}\0`);
+/** `crypto.getRandomValues`, available on Bun and Deno. */
+export const secureRandom: RandomSource = (words) => {
+  crypto.getRandomValues(words);
+};
+
+const PROT_READ = 0x1n;
+const PROT_WRITE = 0x2n;
+const MAP_PRIVATE = 0x02n;
+const MAP_ANONYMOUS = 0x20n;
+/** Linux 4.17; older kernels treat the address as a hint, which is checked below. */
+const MAP_FIXED_NOREPLACE = 0x100000n;
+const NO_FD = 0xffff_ffff_ffff_ffffn;
+/** The kernel's default `vm.mmap_min_addr`; nothing is placed below it. */
+const LOWEST_ADDRESS = 0x10000n;
+/** Attempts at a random address before giving up (a collision is ~never needed twice). */
+const ATTEMPTS = 64;
+/** Offsets inside the first page are multiples of this (pointer tables need 8). */
+const OFFSET_ALIGN = 16;
+
+/** `AT_PAGESZ` from the auxiliary vector, or 4096 when it cannot be read. @private */
+function pageSize(littleEndian: boolean): number {
+  try {
+    const auxv = readFileSync("/proc/self/auxv");
+    const view = new DataView(auxv.buffer, auxv.byteOffset, auxv.byteLength);
+    for (let at = 0; at + 16 <= auxv.byteLength; at += 16) {
+      const type = view.getBigUint64(at, littleEndian);
+      if (type === 0n) break;
+      if (type === 6n) return Number(view.getBigUint64(at + 8, littleEndian));
+    }
+  } catch {
+    // Fall through to the common page size; a wrong guess only makes mmap fail (EINVAL), never unsafe.
+  }
+  return 4096;
 }
 
 /**
- * Encodes `path`, `argv` and `env` for `execve`. Environment entries are
- * passed as `NAME=value`, in the object's order.
+ * Bits of the user address space: the bit length of the highest user mapping
+ * (the stack sits at the top), e.g. 47 on x86_64 with 4-level paging, 39 or 48
+ * on aarch64. Kernel-space entries (`[vsyscall]`) are ignored.
  *
  * @example
  * ```ts
- * const image = buildExecImage(libc, "/usr/bin/true", ["true"], { PATH: "/usr/bin" });
- * libc.execve(image.path, image.argv, image.envp);
+ * addressSpaceBits(); // 47 on x86_64
  * ```
  */
-export function buildExecImage(
-  libc: Libc,
-  path: string,
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-): ExecImage {
-  const pathBuffer = cString(path, "the program path");
-  const strings: Uint8Array[] = [pathBuffer];
-  const table = (items: readonly string[], what: string): BigUint64Array => {
-    const pointers = new BigUint64Array(items.length + 1);
-    items.forEach((item, i) => {
-      const buffer = cString(item, `${what} ${i}`);
-      strings.push(buffer);
-      pointers[i] = libc.address(buffer);
-    });
-    return pointers;
+export function addressSpaceBits(): number {
+  let top = 0n;
+  for (const line of readFileSync("/proc/self/maps", "latin1").split("\n")) {
+    const dash = line.indexOf("-");
+    const space = line.indexOf(" ");
+    if (dash < 0 || space < dash) continue;
+    const end = BigInt(`0x${line.slice(dash + 1, space)}`);
+    if (end < 1n << 63n && end > top) top = end;
+  }
+  if (top === 0n) throw new ImageError("cannot find the top of the address space in /proc/self/maps");
+  return (top - 1n).toString(2).length;
+}
+
+/** Maps `length` bytes at a random page of the user address space. @private */
+function mapRandom(libc: Libc, arch: ArchInfo, length: number, page: bigint, bits: number, random: RandomSource): bigint {
+  const mmap = BigInt(arch.syscalls.get("mmap")!);
+  const munmap = arch.syscalls.get("munmap")!;
+  const span = ((1n << BigInt(bits)) - LOWEST_ADDRESS - BigInt(length)) / page;
+  const word = new BigUint64Array(1);
+  let lastErrno = 0;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    random(word);
+    const address = LOWEST_ADDRESS + (word[0] % span) * page;
+    const result = libc.syscall(
+      Number(mmap),
+      address,
+      BigInt(length),
+      PROT_READ | PROT_WRITE,
+      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+      NO_FD,
+      0n,
+    );
+    if (result === -1n) {
+      lastErrno = libc.errno(); // EEXIST: something lives there already; try elsewhere.
+      continue;
+    }
+    const mapped = BigInt.asUintN(64, result);
+    if (mapped === address) return mapped;
+    // A kernel without MAP_FIXED_NOREPLACE took the address as a hint and put the mapping elsewhere.
+    libc.syscall(munmap, mapped, BigInt(length), 0n, 0n, 0n, 0n);
+  }
+  throw new ImageError(`could not map the execve buffers at a random address (${ATTEMPTS} attempts; last errno ${lastErrno})`);
+}
+
+/** Appends a NUL, refusing strings that already contain one. @private */
+function cString(bytes: Uint8Array, what: string): Uint8Array {
+  if (bytes.includes(0)) throw new ImageError(`${what} contains a NUL byte, which execve cannot pass`);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+/** One region's contents, laid out from `offset` inside a mapping at `start`. @private */
+interface Region {
+  readonly bytes: Uint8Array;
+  readonly offset: number;
+}
+
+/** A pointer table followed by its strings, with pointers computed for a mapping at `start`. @private */
+function tableRegion(strings: readonly Uint8Array[], start: bigint, offset: number, little: boolean): Region {
+  const tableSize = (strings.length + 1) * 8;
+  const total = tableSize + strings.reduce((sum, s) => sum + s.length, 0);
+  const bytes = new Uint8Array(total);
+  const view = new DataView(bytes.buffer);
+  let at = tableSize;
+  strings.forEach((s, i) => {
+    view.setBigUint64(i * 8, start + BigInt(offset + at), little);
+    bytes.set(s, at);
+    at += s.length;
+  });
+  // The last table entry stays 0: the terminator.
+  return { bytes, offset };
+}
+
+/**
+ * Maps the three regions of an `execve` image at independent random
+ * addresses and fills them. Pointer tables use the host's byte order.
+ *
+ * @example
+ * ```ts
+ * import { hostArchInfo, openLibc } from "../install/mod.ts";
+ * const bytes = (text: string) => new TextEncoder().encode(text);
+ * const image = buildExecImage(await openLibc(), hostArchInfo(), {
+ *   path: bytes("/usr/bin/true"), argv: [bytes("true")], envp: [bytes("PATH=/usr/bin")],
+ * });
+ * image.pathAddress; // somewhere in the whole user address space
+ * ```
+ */
+export function buildExecImage(libc: Libc, arch: ArchInfo, input: ExecImageInput, random: RandomSource = secureRandom): ExecImage {
+  const path = cString(input.path, "the program path");
+  const argv = input.argv.map((s, i) => cString(s, `argument ${i}`));
+  const envp = input.envp.map((s, i) => cString(s, `environment entry ${i}`));
+  const little = arch.endian === "little";
+  const page = pageSize(little);
+  const bits = addressSpaceBits();
+  const offsetWord = new BigUint64Array(1);
+  const randomOffset = (): number => {
+    random(offsetWord);
+    return Number(offsetWord[0] % BigInt(page / OFFSET_ALIGN)) * OFFSET_ALIGN;
   };
-  const argvTable = table(argv, "argument");
-  const envEntries = Object.entries(env).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${value}`]));
-  const envpTable = table(envEntries, "environment entry");
-  return {
-    path: pathBuffer,
-    pathAddress: libc.address(pathBuffer),
-    argv: argvTable,
-    argvAddress: libc.address(argvTable),
-    envp: envpTable,
-    envpAddress: libc.address(envpTable),
-    strings,
+  const roundUp = (n: number) => Math.ceil(n / page) * page;
+
+  const mappings: Mapping[] = [];
+  const place = (size: number, fill: (start: bigint, offset: number) => Region): bigint => {
+    const offset = randomOffset();
+    const length = roundUp(offset + size);
+    const start = mapRandom(libc, arch, length, BigInt(page), bits, random);
+    mappings.push({ start, length });
+    const region = fill(start, offset);
+    libc.copyToAddress(start + BigInt(region.offset), region.bytes);
+    return start + BigInt(offset);
   };
+  const tableSize = (strings: readonly Uint8Array[]) => (strings.length + 1) * 8 + strings.reduce((n, s) => n + s.length, 0);
+
+  const pathAddress = place(path.length, (_start, offset) => ({ bytes: path, offset }));
+  const argvAddress = place(tableSize(argv), (start, offset) => tableRegion(argv, start, offset, little));
+  const envpAddress = place(tableSize(envp), (start, offset) => tableRegion(envp, start, offset, little));
+  return { path: input.path, pathAddress, argvAddress, envpAddress, mappings };
 }

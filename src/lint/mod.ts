@@ -20,7 +20,7 @@
  */
 import type { Action } from "../action.ts";
 import { type ArchInfo, type ArchName, getArch } from "../arch/arch.ts";
-import type { Diagnostic, SourcePosition } from "../diagnostics.ts";
+import type { Diagnostic, DiagnosticCode, SourcePosition } from "../diagnostics.ts";
 import type { ArgIndex, Condition, Width } from "../ir.ts";
 import { parsePolicy } from "../policy/frontend.ts";
 import { createLocator, type JsonNode, jsonPath, type Locator, parseJson, readUnsignedInteger } from "../policy/parse.ts";
@@ -108,7 +108,7 @@ function property(node: JsonNode, ...keys: string[]): JsonNode | undefined {
 function report(
   context: Context,
   severity: Diagnostic["severity"],
-  code: string,
+  code: DiagnosticCode,
   message: string,
   path: (string | number)[],
   at: JsonNode,

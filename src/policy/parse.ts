@@ -10,7 +10,8 @@
  * @module
  */
 import { createScanner, getLocation, type Node, type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
-import type { Diagnostic, SourcePosition } from "../diagnostics.ts";
+import type { Diagnostic, DiagnosticCode, SourcePosition } from "../diagnostics.ts";
+import { U64_MAX } from "../vocabulary.ts";
 
 /** A node of the syntax tree (jsonc-parser's `Node`: type, offset, length, children, value). */
 export type JsonNode = Node;
@@ -172,7 +173,7 @@ function describeSyntaxError(
   error: ParseError | undefined,
   locate: Locator,
 ): Diagnostic {
-  const make = (code: string, message: string, offset: number, length: number, hint?: string): Diagnostic => ({
+  const make = (code: DiagnosticCode, message: string, offset: number, length: number, hint?: string): Diagnostic => ({
     code,
     message,
     path: jsonPath(safeLocationPath(text, offset)),
@@ -289,9 +290,6 @@ export type IntegerResult =
     /** The same number written as a plain integer, when it is one (`1.0` → 1n, `1e3` → 1000n). */
     readonly equivalent?: bigint;
   };
-
-/** Largest value {@link readUnsignedInteger} accepts: 2^64 − 1. @private */
-const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
 /**
  * Reads a JSON number token as an exact unsigned 64-bit integer. Only plain

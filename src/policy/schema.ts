@@ -1,30 +1,32 @@
 /**
  * The shape of a JSON policy document, defined once with TypeBox.
  *
- * Three things come from these definitions:
+ * The words and limits (action names, payload limits, operators, widths,
+ * argument indexes, 2^64 − 1) come from `../vocabulary.ts`; this module
+ * adds the document's shape: which keys each object takes, which are
+ * required, and the key/alias pairs. From these definitions come
  * - the TypeScript types of a document ({@link PolicyDocument} and friends);
  * - the published JSON Schema ({@link policyJsonSchema}, committed as
  *   `policies/seccompiler.schema.json` for editors and other tools);
- * - the structural facts the validator in `frontend.ts` checks: allowed and
- *   required keys per object, key/alias pairs, action names, operators,
- *   widths and integer ranges (read back through {@link objectShape},
- *   {@link enumValues} and {@link integerRange}).
+ * - the object shapes the front end enforces ({@link objectShape}).
  *
  * What a schema cannot say precisely (64-bit ranges checked on exact
  * integers, per-architecture syscall names, rules that span several fields)
- * stays in code, in `frontend.ts`.
+ * is checked in code, by `../checks.ts`.
  *
  * @module
  */
 import Type from "typebox";
-
-/** Largest 64-bit unsigned value, 2^64 − 1. */
-export const U64_MAX = 0xffff_ffff_ffff_ffffn;
-
-/** Largest errno the kernel passes through (`MAX_ERRNO`). */
-const ERRNO_MAX = 4095;
-/** Largest `SECCOMP_RET_TRACE` message (16 bits). */
-const TRACE_MAX = 0xffff;
+import {
+  MASKED_EQ,
+  MAX_ARG_INDEX,
+  MAX_ERRNO,
+  MAX_TRACE_DATA,
+  PAYLOADLESS_ACTIONS,
+  SIMPLE_OPERATORS,
+  U64_MAX,
+  WIDTHS,
+} from "../vocabulary.ts";
 
 /**
  * A 64-bit unsigned integer. The bound is a bigint so that it stays exact;
@@ -37,7 +39,7 @@ function u64(description: string) {
 
 /** Names of the actions that carry no payload. */
 export const PayloadlessActionSchema = Type.Enum(
-  ["allow", "kill_thread", "kill_process", "log", "trap", "user_notif"],
+  [...PAYLOADLESS_ACTIONS],
   {
     description: "An action without payload. user_notif needs kernel ≥ 5.0 and a listener (rust-vmm main only).",
   },
@@ -45,29 +47,29 @@ export const PayloadlessActionSchema = Type.Enum(
 
 /** `{"errno": N}`: the syscall fails with errno N (0 makes it return 0 without running). */
 export const ErrnoActionSchema = Type.Object({
-  errno: Type.Integer({ minimum: 0, maximum: ERRNO_MAX, description: "errno value; the kernel caps errno at 4095." }),
+  errno: Type.Integer({ minimum: 0, maximum: MAX_ERRNO, description: `errno value; the kernel caps errno at ${MAX_ERRNO}.` }),
 }, { additionalProperties: false });
 
 /** `{"trace": N}`: hand the syscall to a ptrace tracer with message N. */
 export const TraceActionSchema = Type.Object({
-  trace: Type.Integer({ minimum: 0, maximum: TRACE_MAX, description: "Message passed to the tracer (16 bits)." }),
+  trace: Type.Integer({ minimum: 0, maximum: MAX_TRACE_DATA, description: "Message passed to the tracer (16 bits)." }),
 }, { additionalProperties: false });
 
 /** Any action: a payload-less name, or an errno/trace object. */
 export const ActionSchema = Type.Union([PayloadlessActionSchema, ErrnoActionSchema, TraceActionSchema], {
   title: "Action",
   description:
-    'What the filter returns: "allow", "kill_thread", "kill_process", "log", "trap", "user_notif", {"errno": N} or {"trace": N}.',
+    `What the filter returns: ${PAYLOADLESS_ACTIONS.map((name) => `"${name}"`).join(", ")}, {"errno": N} or {"trace": N}.`,
 });
 
 /** Comparison operators without operand. */
-export const SimpleOperatorSchema = Type.Enum(["eq", "ne", "lt", "le", "gt", "ge"], {
+export const SimpleOperatorSchema = Type.Enum([...SIMPLE_OPERATORS], {
   description: "Unsigned comparison of the argument with val.",
 });
 
 /** `{"masked_eq": M}`: `(arg & M) == (val & M)`. */
 export const MaskedEqOperatorSchema = Type.Object({
-  masked_eq: u64("Mask applied to both the argument and val."),
+  [MASKED_EQ]: u64("Mask applied to both the argument and val."),
 }, { additionalProperties: false });
 
 /** A condition's `op`. */
@@ -80,8 +82,8 @@ const CommentSchema = Type.Union([Type.String(), Type.Null()], { description: "F
 
 /** One argument comparison. */
 export const ConditionSchema = Type.Object({
-  index: Type.Integer({ minimum: 0, maximum: 5, description: "Syscall argument number, 0 to 5." }),
-  type: Type.Enum(["dword", "qword"], {
+  index: Type.Integer({ minimum: 0, maximum: MAX_ARG_INDEX, description: `Syscall argument number, 0 to ${MAX_ARG_INDEX}.` }),
+  type: Type.Enum([...WIDTHS], {
     description: "dword compares only the low 32 bits of the argument; qword compares all 64.",
   }),
   op: OperatorSchema,
@@ -175,31 +177,6 @@ export function objectShape(
     required: schema.required ?? [],
     exactlyOne: allOf.flatMap((part) => (part.oneOf ? [part.oneOf.flatMap((choice) => choice.required)] : [])),
   };
-}
-
-/**
- * The allowed strings of an enum schema.
- *
- * @example
- * ```ts
- * enumValues(SimpleOperatorSchema); // ["eq", "ne", "lt", "le", "gt", "ge"]
- * ```
- */
-export function enumValues(schema: { enum: readonly unknown[] }): readonly string[] {
-  return schema.enum.filter((value): value is string => typeof value === "string");
-}
-
-/**
- * The inclusive bounds of an integer schema, as exact bigints.
- *
- * @example
- * ```ts
- * integerRange(ConditionSchema.properties.index); // { min: 0n, max: 5n }
- * ```
- */
-export function integerRange(schema: object): { min: bigint; max: bigint } {
-  const { minimum, maximum } = schema as { minimum?: number | bigint; maximum?: number | bigint };
-  return { min: BigInt(minimum ?? 0), max: BigInt(maximum ?? U64_MAX) };
 }
 
 // ---------------------------------------------------------------------------
