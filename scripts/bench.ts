@@ -50,6 +50,7 @@ import {
   VARIANTS,
 } from "./bench/report.ts";
 import { buildWorkload } from "./bench/workload.ts";
+import { formatStartup, measureStartup, type StartupResult } from "./bench/startup.ts";
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DEFAULT_POLICY = resolve(
@@ -65,6 +66,8 @@ Compares seccompiler's filters with libseccomp's on Firecracker's x86_64 policy.
   --format table|json   output format (default table)
   --policy FILE         policy to measure (default ../shared/corpus/firecracker/x86_64-unknown-linux-musl.json)
   --no-kernel           skip the real-kernel timing
+  --no-startup          skip the start-up and compile-speed rows (scripts/bench/startup.ts)
+  --startup-runs N      rounds of each start-up row (default 21)
   --iterations N        calls per timed loop (default 200000)
   --repetitions N       timed loops per call in each child (default 5)
   --rounds N            children per filter (default 5)
@@ -166,6 +169,8 @@ interface Options {
   readonly format: "table" | "json";
   readonly policy?: string;
   readonly kernel: boolean;
+  readonly startup: boolean;
+  readonly startupRuns: number;
   readonly timing: KernelOptions;
 }
 
@@ -177,6 +182,8 @@ function parseOptions(argv: readonly string[]): Options | undefined {
       format: { type: "string", default: "table" },
       policy: { type: "string" },
       "no-kernel": { type: "boolean", default: false },
+      "no-startup": { type: "boolean", default: false },
+      "startup-runs": { type: "string" },
       iterations: { type: "string" },
       repetitions: { type: "string" },
       rounds: { type: "string" },
@@ -192,6 +199,8 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     format: values.format,
     policy: values.policy,
     kernel: !values["no-kernel"],
+    startup: !values["no-startup"],
+    startupRuns: positive("startup-runs", values["startup-runs"], 21),
     timing: {
       iterations: positive("iterations", values.iterations, 200_000),
       repetitions: positive("repetitions", values.repetitions, 5),
@@ -399,7 +408,12 @@ function main(): number {
     threads,
     seconds: (performance.now() - started) / 1000,
   };
-  console.log(options.format === "json" ? JSON.stringify(result, null, 2) : formatTable(result));
+  const startup: StartupResult | undefined = options.startup
+    ? measureStartup({ policyPath: policy.path, runs: options.startupRuns, progress: options.timing.progress })
+    : undefined;
+  clearProgress();
+  if (options.format === "json") console.log(JSON.stringify(startup ? { ...result, startup } : result, null, 2));
+  else console.log(startup ? `${formatTable(result)}\n\n${formatStartup(startup)}` : formatTable(result));
   return 0;
 }
 

@@ -4,7 +4,7 @@
 # for suites, the reason) of every skipped test. Exit status is non-zero if any failed.
 #
 # Suites that need the Firecracker corpus, python3-seccomp or a seccomp kernel skip
-# where those are missing; SECCOMPILER_REQUIRE=corpus,libseccomp,kernel (set by
+# where those are missing; SECCOMPILER_REQUIRE=corpus,libseccomp,kernel,qemu (set by
 # .ci/run) turns such a skip into a failure (test/support/require.ts).
 #
 # A test file is Deno-facing when it contains the line "// deno-facing".

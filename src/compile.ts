@@ -4,12 +4,13 @@
  * @module
  */
 import * as v from "valibot";
-import { ARCH_NAMES, type ArchName } from "./arch/arch.ts";
+import { ARCH_NAMES, type ArchName, getArch } from "./arch/arch.ts";
 import { BPF_MAXINSNS, type Program } from "./bpf/insn.ts";
 import { generateProgram } from "./codegen/mod.ts";
 import { optimizeProgram } from "./optimize/mod.ts";
 import { type Diagnostic, PolicyError, type SourcePosition } from "./diagnostics.ts";
 import { type Filter, validateFilter } from "./ir.ts";
+import { parseValidPolicy } from "./policy/fast.ts";
 import { parsePolicy } from "./policy/frontend.ts";
 
 /** Options of {@link compilePolicy} and {@link compileFromJson}. */
@@ -18,6 +19,12 @@ export interface CompileOptions {
   readonly file?: string;
   /** Drop every argument condition (the deprecated `--basic` mode). */
   readonly basic?: boolean;
+  /**
+   * Try the fast path for valid policies first (default true). `false`
+   * always runs the positioned front end; the results are identical either
+   * way (programs, filters, warnings and diagnostics), only slower.
+   */
+  readonly fastPath?: boolean;
 }
 
 /** What {@link compilePolicy} returns. */
@@ -37,6 +44,7 @@ const OptionsSchema = v.optional(
   v.strictObject({
     file: v.optional(v.string("options.file must be a string")),
     basic: v.optional(v.boolean("options.basic must be a boolean")),
+    fastPath: v.optional(v.boolean("options.fastPath must be a boolean")),
   }, "options has an unknown key"),
 );
 
@@ -98,6 +106,17 @@ function jsonPathKey(key: string): string {
  */
 export function compilePolicy(text: string, arch: ArchName, options: CompileOptions = {}): CompiledPolicy {
   checkArguments(text, arch, options);
+  if (options.fastPath !== false) {
+    const filters = parseValidPolicy(text, getArch(arch), options.basic ?? false);
+    if (filters !== undefined) {
+      const programs = new Map<string, Program>();
+      for (const [thread, filter] of filters) programs.set(thread, optimizeProgram(generateProgram(filter)));
+      // A thread over the kernel's limit is reported by the positioned path below, with its position.
+      if ([...programs.values()].every((program) => program.length <= BPF_MAXINSNS)) {
+        return { programs, filters, warnings: [] };
+      }
+    }
+  }
   const parsed = parsePolicy(text, arch, { file: options.file ?? "<policy>", basic: options.basic ?? false });
   const errors = parsed.diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0) throw new PolicyError(errors, text);

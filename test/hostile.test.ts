@@ -30,6 +30,7 @@ import { type ContainerFormat, ContainerError, deserializeBinary, serializeBinar
 import { decodeBitcode, encodeBitcode } from "../src/container/bitcode.ts";
 import { formatDiagnostic, PolicyError } from "../src/diagnostics.ts";
 import { filterArb, policyText, propertyTimeout, runSettings } from "./support/arbitraries.ts";
+import { assertBothWaysAgree, tally } from "./support/both-paths.ts";
 import { CLI, CORPUS, HAVE_CORPUS } from "./support/paths.ts";
 
 const EXAMPLES = new URL("../policies/", import.meta.url);
@@ -154,6 +155,7 @@ describe("hostile policy text", () => {
     const settings = runSettings("hostile-policy", 0x5ecc_0006, 600);
     const seeds = seedPolicies();
     const outcomes = { compiled: 0, refused: 0 };
+    const fastBefore = tally.fast;
     let slowest = 0;
     fc.assert(
       fc.property(
@@ -169,13 +171,16 @@ describe("hostile policy text", () => {
           const elapsed = performance.now() - start;
           slowest = Math.max(slowest, elapsed);
           if (elapsed > 1000) throw new Error(`took ${Math.round(elapsed)} ms (${text.length} chars)`);
+          // Outside the timing: the same outcome with and without the fast path for valid policies.
+          assertBothWaysAgree(text, arch, { file: "mutant.json" });
         },
       ),
       // No shrinking in CI: each retry of a slow input costs seconds. Replay the printed seed and
       // path locally to shrink.
       { ...settings, endOnFailure: true },
     );
-    console.log(`[hostile-policy] ${JSON.stringify(outcomes)}, slowest ${Math.round(slowest)} ms`);
+    console.log(`[hostile-policy] ${JSON.stringify(outcomes)}, slowest ${Math.round(slowest)} ms; ${tally.fast - fastBefore} took the fast path`);
+    if (settings.checkCoverage) assert.ok(tally.fast > fastBefore, "no mutant took the fast path, so the equivalence was never tested");
     if (settings.checkCoverage) assert.ok(outcomes.refused > settings.numRuns / 4, "mutations should mostly break the policy");
   });
 
@@ -200,6 +205,7 @@ describe("hostile policy text", () => {
       checkPolicyText(text, "x86_64");
       const elapsed = performance.now() - start;
       assert.ok(elapsed < 1000, `took ${Math.round(elapsed)} ms`);
+      assertBothWaysAgree(text, "x86_64", { file: "mutant.json" });
     });
   }
 });

@@ -6,11 +6,16 @@ import { fileURLToPath } from "node:url";
 import Schema from "typebox/schema";
 import type { ArchName } from "../src/arch/arch.ts";
 import { type Diagnostic, formatDiagnostic } from "../src/diagnostics.ts";
-import { parsePolicy } from "../src/policy/frontend.ts";
+import { parsePolicyBothWays as parsePolicy, tally } from "./support/both-paths.ts";
 import { jsonPath, parseJson, readUnsignedInteger } from "../src/policy/parse.ts";
-import { policyJsonSchema, policySchemaText } from "../src/policy/schema.ts";
+import {
+  ConditionSchema, FilterSchema, MaskedEqOperatorSchema, objectShape, policyJsonSchema, policySchemaText, RuleSchema,
+} from "../src/policy/schema.ts";
+import { CONDITION_SHAPE, FILTER_SHAPE, MASKED_EQ_SHAPE, RULE_SHAPE } from "../src/policy/shape.ts";
 import { closestMatch } from "../src/suggest.ts";
 
+/** The fast path's counts before this file's tests (another test file may have run first in this process). */
+const tallyAtStart = { ...tally };
 const repo = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 const CORPUS = process.env.SECCOMPILER_CORPUS || repo("../shared/corpus/firecracker");
 
@@ -491,6 +496,13 @@ describe("real policies", () => {
 });
 
 describe("the JSON Schema", () => {
+  test("describes the objects the front end enforces (src/policy/shape.ts)", () => {
+    assert.deepEqual(objectShape(FilterSchema), FILTER_SHAPE);
+    assert.deepEqual(objectShape(RuleSchema), RULE_SHAPE);
+    assert.deepEqual(objectShape(ConditionSchema), CONDITION_SHAPE);
+    assert.deepEqual(objectShape(MaskedEqOperatorSchema), MASKED_EQ_SHAPE);
+  });
+
   test("policies/seccompiler.schema.json is up to date (run: bun scripts/gen-schema.ts)", () => {
     assert.equal(readFileSync(repo("policies/seccompiler.schema.json"), "utf8"), policySchemaText());
   });
@@ -647,5 +659,15 @@ describe("parse helpers", () => {
     assert.equal(closestMatch("KILL_PROCESS", ["kill_thread", "kill_process"]), "kill_process");
     assert.equal(closestMatch("filters", ["default_action", "filter", "filter_action"]), "filter");
     assert.equal(closestMatch("banana", ["allow", "trap"]), undefined);
+  });
+});
+
+describe("the fast path for valid policies", () => {
+  // Runs last: every parsePolicy call above also ran the fast path and compared (test/support/both-paths.ts).
+  test("answered for the valid inputs of this file and agreed with the positioned front end", () => {
+    const fast = tally.fast - tallyAtStart.fast;
+    const declined = tally.declined - tallyAtStart.declined;
+    assert.ok(fast >= 10, `fast path answered ${fast} inputs, declined ${declined}`);
+    assert.ok(declined >= 50, `fast path declined only ${declined} inputs`);
   });
 });

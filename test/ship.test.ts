@@ -9,7 +9,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUN, REPO_ROOT } from "./support/paths.ts";
+import { REPO_ROOT } from "./support/paths.ts";
+import { standaloneExecutable } from "./support/standalone.ts";
 import { deserializeBinary } from "../src/container.ts";
 import { readFileSync } from "node:fs";
 
@@ -17,12 +18,8 @@ describe("standalone executable", () => {
   test("builds, compiles a policy, runs a program under a filter, ignores the caller's bunfig.toml", () => {
     const dir = mkdtempSync(join(tmpdir(), "seccompiler-ship-"));
     try {
-      const binary = join(dir, "seccompiler");
-      const build = spawnSync(BUN, [
-        "build", "--compile", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
-        join(REPO_ROOT, "src", "cli", "main.ts"), "--outfile", binary,
-      ], { encoding: "utf8" });
-      assert.equal(build.status, 0, build.stderr);
+      // Built once per test run by scripts/build.sh, shared with the other standalone tests.
+      const binary = standaloneExecutable();
 
       // A hostile working directory: preload script and .env.
       writeFileSync(join(dir, "evil.ts"), `require("node:fs").writeFileSync(${JSON.stringify(join(dir, "INJECTED"))}, "x");`);

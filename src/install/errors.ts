@@ -13,6 +13,7 @@ import type { BpfIssue } from "../bpf/errors.ts";
  * * `unsupported-platform`: not Linux, an architecture without a syscall table, or no FFI;
  * * `libc-not-found`: no C library could be opened;
  * * `no-new-privs-failed`: `prctl(PR_SET_NO_NEW_PRIVS)` failed;
+ * * `seccomp-unavailable`: this kernel, or an emulator such as qemu-user, offers no seccomp filters at all;
  * * `seccomp-failed`: the kernel refused the filter;
  * * `tsync-failed`: another thread could not be synchronised (see `threadId`);
  * * `action-query-failed`: `SECCOMP_GET_ACTION_AVAIL` failed for a reason other than "unsupported".
@@ -23,6 +24,7 @@ export type InstallErrorCode =
   | "unsupported-platform"
   | "libc-not-found"
   | "no-new-privs-failed"
+  | "seccomp-unavailable"
   | "seccomp-failed"
   | "tsync-failed"
   | "action-query-failed";

@@ -15,11 +15,12 @@ import { type ArchInfo, getArch, hostArch } from "../arch/arch.ts";
 import { encodeProgram } from "../bpf/encode.ts";
 import { type Program, RET_K } from "../bpf/insn.ts";
 import { validateProgram } from "../bpf/validate.ts";
-import { InstallError, seccompHint } from "./errors.ts";
+import { errnoName, InstallError, seccompHint } from "./errors.ts";
 import type { Libc } from "./libc.ts";
 
 /** `prctl` options and `seccomp` operations and flags (include/uapi/linux/{prctl,seccomp}.h). */
 export const SECCOMP_CONSTANTS = {
+  PR_GET_SECCOMP: 21,
   PR_SET_SECCOMP: 22,
   PR_SET_NO_NEW_PRIVS: 38,
   SECCOMP_MODE_FILTER: 2,
@@ -171,6 +172,7 @@ export function installPrepared(libc: Libc, prepared: PreparedFilter, options: {
     );
   }
   const errno = libc.errno();
+  if (errno === ENOSYS) requireSeccomp(libc);
   if (errno === ENOSYS && !options.allThreads) {
     // Linux 3.5..3.16, or a filter answering ENOSYS for seccomp(): the prctl path takes no flags.
     const fallback = libc.prctl(PR_SET_SECCOMP, BigInt(SECCOMP_MODE_FILTER), prepared.fprogAddress, 0n, 0n);
@@ -205,6 +207,25 @@ function seccompSyscall(libc: Libc, op: number, flags: bigint, args: bigint): bi
   return libc.syscall(nr, BigInt(op), flags, args, 0n, 0n, 0n);
 }
 
+/**
+ * Called after `seccomp()` failed with ENOSYS, which means either a Linux
+ * 3.5..3.16 kernel (no `seccomp()` yet, filters through `prctl`) or no seccomp
+ * at all: a kernel without CONFIG_SECCOMP, or qemu-user, which answers ENOSYS
+ * to `seccomp()` and EINVAL to every seccomp `prctl`. `prctl(PR_GET_SECCOMP)`
+ * tells them apart; throws {@link InstallError} `seccomp-unavailable` for the
+ * second, so the error names the real cause instead of a missing feature.
+ * @private
+ */
+function requireSeccomp(libc: Libc): void {
+  if (libc.prctl(SECCOMP_CONSTANTS.PR_GET_SECCOMP, 0n, 0n, 0n, 0n) >= 0) return;
+  const prctlErrno = libc.errno();
+  throw new InstallError(
+    "seccomp-unavailable",
+    `seccomp is unavailable (prctl(PR_GET_SECCOMP) fails with ${errnoName(prctlErrno)}, and seccomp() with ENOSYS)`,
+    { errno: ENOSYS, ...hint(ENOSYS) },
+  );
+}
+
 /** Actions every seccomp-filter kernel (3.5+) knows, used when the kernel cannot be asked. @private */
 const ORIGINAL_ACTIONS: ReadonlySet<number> = new Set([
   SECCOMP_RET.KILL_THREAD,
@@ -232,7 +253,8 @@ export function queryActionAvailable(libc: Libc, value: number): boolean {
   if (result === 0n) return true;
   const errno = libc.errno();
   if (errno === EOPNOTSUPP) return false;
-  // EINVAL: the kernel predates the operation; ENOSYS: it predates seccomp().
+  if (errno === ENOSYS) requireSeccomp(libc);
+  // EINVAL: the kernel predates the operation; ENOSYS (with seccomp present): it predates seccomp().
   if (errno === EINVAL || errno === ENOSYS) return ORIGINAL_ACTIONS.has(bits);
   throw new InstallError("action-query-failed", "seccomp(SECCOMP_GET_ACTION_AVAIL) failed", { errno });
 }

@@ -16,9 +16,7 @@ import {
 import { type Checker, describe, lineOf, members, type Path, readObject, report } from "./checker.ts";
 import { readInteger } from "./numbers.ts";
 import type { JsonNode } from "./parse.ts";
-import { MaskedEqOperatorSchema, objectShape } from "./schema.ts";
-
-const MASKED_EQ_SHAPE = objectShape(MaskedEqOperatorSchema);
+import { MASKED_EQ_SHAPE } from "./shape.ts";
 
 /**
  * An action: `"allow"`, `{"errno": 1}`, ... or undefined after reporting

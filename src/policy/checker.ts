@@ -11,7 +11,7 @@ import { didYouMean, quoteList } from "../checks.ts";
 import type { Diagnostic, DiagnosticCode } from "../diagnostics.ts";
 import { closestMatch } from "../suggest.ts";
 import { type JsonNode, jsonPath, type Locator } from "./parse.ts";
-import type { ObjectShape } from "./schema.ts";
+import type { ObjectShape } from "./shape.ts";
 
 /** Per-document state. */
 export interface Checker {
@@ -166,10 +166,10 @@ export function members(node: JsonNode): Member[] {
  *
  * @example
  * ```ts
- * import { objectShape, RuleSchema } from "./schema.ts";
+ * import { RULE_SHAPE } from "./shape.ts";
  * declare const checker: Checker;
  * declare const node: import("./parse.ts").JsonNode;
- * readObject(checker, node, objectShape(RuleSchema), ["main", "filter", 0], "rule")?.get("syscall");
+ * readObject(checker, node, RULE_SHAPE, ["main", "filter", 0], "rule")?.get("syscall");
  * ```
  */
 export function readObject(

@@ -30,11 +30,7 @@ import {
 } from "./checker.ts";
 import { readInteger } from "./numbers.ts";
 import type { JsonNode } from "./parse.ts";
-import { ConditionSchema, FilterSchema, objectShape, RuleSchema } from "./schema.ts";
-
-const FILTER_SHAPE = objectShape(FilterSchema);
-const RULE_SHAPE = objectShape(RuleSchema);
-const CONDITION_SHAPE = objectShape(ConditionSchema);
+import { CONDITION_SHAPE, FILTER_SHAPE, RULE_SHAPE } from "./shape.ts";
 
 /** `type`: a width. @private */
 function readWidth(checker: Checker, node: JsonNode, path: Path): Width | undefined {

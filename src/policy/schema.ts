@@ -8,7 +8,8 @@
  * - the TypeScript types of a document ({@link PolicyDocument} and friends);
  * - the published JSON Schema ({@link policyJsonSchema}, committed as
  *   `policies/seccompiler.schema.json` for editors and other tools);
- * - the object shapes the front end enforces ({@link objectShape}).
+ * - the object shapes in `shape.ts` that the front end enforces are the
+ *   same as these ({@link objectShape} reads them back for the test).
  *
  * What a schema cannot say precisely (64-bit ranges checked on exact
  * integers, per-architecture syscall names, rules that span several fields)
@@ -27,6 +28,7 @@ import {
   U64_MAX,
   WIDTHS,
 } from "../vocabulary.ts";
+import { FILTER_KEY_ALIASES, type ObjectShape } from "./shape.ts";
 
 /**
  * A 64-bit unsigned integer. The bound is a bigint so that it stays exact;
@@ -100,18 +102,6 @@ export const RuleSchema = Type.Object({
   comment: Type.Optional(CommentSchema),
 }, { title: "Rule", additionalProperties: false });
 
-/**
- * Key pairs of the filter object: the Firecracker spelling first, the
- * rust-vmm spelling second. Exactly one key of each pair must be given.
- * The two dialects may be mixed inside one filter object (per field, as
- * rust-vmm's serde aliases allow); only a key together with its own alias
- * is refused.
- */
-export const FILTER_KEY_ALIASES: readonly (readonly [firecracker: string, rustVmm: string])[] = [
-  ["default_action", "mismatch_action"],
-  ["filter_action", "match_action"],
-];
-
 /** One filter: one BPF program for one thread. */
 export const FilterSchema = Type.Object({
   default_action: Type.Optional(ActionSchema),
@@ -147,20 +137,10 @@ export type ActionDocument = Type.Static<typeof ActionSchema>;
 export type OperatorDocument = Type.Static<typeof OperatorSchema>;
 
 // ---------------------------------------------------------------------------
-// Reading the definitions back (used by the validator)
-
-/** What the validator needs to know about an object schema. */
-export interface ObjectShape {
-  /** Every key the object accepts, in schema order. */
-  readonly keys: readonly string[];
-  /** Keys that must be present. */
-  readonly required: readonly string[];
-  /** Groups of keys of which exactly one must be present (key and alias). */
-  readonly exactlyOne: readonly (readonly string[])[];
-}
+// Reading the definitions back (a test compares them with shape.ts)
 
 /**
- * The keys of an object schema, as the validator enforces them.
+ * The keys of an object schema, in the form of `shape.ts`.
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 /**
  * Suites that depend on something outside the repository (Firecracker's corpus, libseccomp's Python
- * binding, a kernel with seccomp) skip where it is missing, so a developer's machine can run the
+ * binding, a kernel with seccomp, qemu-user for the arm64 executable) skip where it is missing, so a developer's machine can run the
  * rest. CI must not silently lose them, so it names them in `SECCOMPILER_REQUIRE`
  * (comma-separated, e.g. `corpus,libseccomp,kernel`): a required suite that would skip fails instead.
  *
@@ -12,7 +12,7 @@
 import { test } from "node:test";
 
 /** What a suite may depend on. */
-export type Requirement = "corpus" | "libseccomp" | "kernel";
+export type Requirement = "corpus" | "libseccomp" | "kernel" | "qemu";
 
 /** The requirements CI demands, from `SECCOMPILER_REQUIRE`. */
 export function requiredSuites(env: string | undefined = process.env.SECCOMPILER_REQUIRE): Set<string> {

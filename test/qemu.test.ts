@@ -1,0 +1,134 @@
+/**
+ * The arm64 executable, run under qemu-user (Debian's qemu-user-static with
+ * the arm64 C library from libc6-arm64-cross, which .ci/run installs): --help,
+ * compiles of both Firecracker corpus policies byte-identical to the x64
+ * executable's, `check`, and `exec` failing closed with the real cause (qemu's
+ * seccomp() answers ENOSYS) and never starting the target.
+ *
+ * Also, without qemu: how the installer tells "no seccomp at all" from "a
+ * kernel older than seccomp()" when seccomp() answers ENOSYS.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SECCOMP_RET } from "../src/action.ts";
+import { LD_ABS, RET_K, stmt, type Program } from "../src/bpf/insn.ts";
+import { InstallError } from "../src/install/errors.ts";
+import type { Libc } from "../src/install/libc.ts";
+import { checkActionsAvailable } from "../src/install/seccomp.ts";
+import { CORPUS, HAVE_CORPUS } from "./support/paths.ts";
+import { skipUnless } from "./support/require.ts";
+import { standaloneExecutable } from "./support/standalone.ts";
+
+const QEMU = "/usr/bin/qemu-aarch64-static";
+const ARM64_SYSROOT = "/usr/aarch64-linux-gnu";
+const missing = !existsSync(QEMU)
+  ? `${QEMU} absent (apt-get install qemu-user-static)`
+  : !existsSync(join(ARM64_SYSROOT, "lib", "libc.so.6"))
+  ? `${ARM64_SYSROOT} absent (apt-get install libc6-arm64-cross)`
+  : !HAVE_CORPUS
+  ? `corpus absent (${CORPUS})`
+  : process.arch !== "x64"
+  ? `the host is ${process.arch}, not x64`
+  : false;
+
+/** A libc whose seccomp() fails with ENOSYS and whose prctl(PR_GET_SECCOMP) answers `prctlResult`/`prctlErrno`. */
+function enosysLibc(prctlResult: number, prctlErrno: number): Libc {
+  let errno = 0;
+  return {
+    path: "fake",
+    runtime: "bun",
+    prctl: () => ((errno = prctlErrno), prctlResult),
+    syscall: () => ((errno = 38), -1n),
+    execve: () => -1,
+    write: () => 0n,
+    exit: () => {
+      throw new Error("exit");
+    },
+    errno: () => errno,
+    address: () => 0x1000n,
+    copyToAddress: () => {},
+  };
+}
+
+const KILL_PROCESS_PROGRAM: Program = [stmt(LD_ABS, 4), stmt(RET_K, SECCOMP_RET.KILL_PROCESS), stmt(RET_K, SECCOMP_RET.ALLOW)];
+
+describe("seccomp() answers ENOSYS", () => {
+  test("and seccomp prctls fail too (qemu-user, no CONFIG_SECCOMP): seccomp-unavailable, naming ENOSYS", () => {
+    assert.throws(() => checkActionsAvailable(enosysLibc(-1, 22), KILL_PROCESS_PROGRAM), (error: unknown) => {
+      assert.ok(error instanceof InstallError);
+      assert.equal(error.code, "seccomp-unavailable");
+      assert.equal(error.errnoName, "ENOSYS");
+      assert.match(error.message, /^seccomp is unavailable .*EINVAL.*ENOSYS/);
+      assert.match(error.hint ?? "", /qemu-user/);
+      return true;
+    });
+  });
+
+  test("but prctl(PR_GET_SECCOMP) works (Linux 3.5..3.16): only the 3.5 actions, kill_process needs 4.14", () => {
+    assert.throws(() => checkActionsAvailable(enosysLibc(0, 0), KILL_PROCESS_PROGRAM), (error: unknown) => {
+      assert.ok(error instanceof InstallError);
+      assert.equal(error.code, "action-unavailable");
+      assert.match(error.hint ?? "", /kill_process needs Linux 4\.14/);
+      return true;
+    });
+  });
+});
+
+describe("arm64 executable under qemu-user", { skip: skipUnless("qemu", missing, "arm64 executable under qemu-user") }, () => {
+  const arm64 = (args: string[], cwd: string) =>
+    spawnSync(QEMU, ["-L", ARM64_SYSROOT, standaloneExecutable("arm64"), ...args], { cwd, encoding: "utf8", timeout: 120_000 });
+  const x64 = (args: string[], cwd: string) => spawnSync(standaloneExecutable("x64"), args, { cwd, encoding: "utf8" });
+
+  test("--help, compiles of both corpus policies (byte-identical to x64), check", () => {
+    const dir = mkdtempSync(join(tmpdir(), "seccompiler-qemu-"));
+    try {
+      const help = arm64(["--help"], dir);
+      assert.equal(help.status, 0, help.stderr);
+      assert.match(help.stdout, /^seccompiler \d+\.\d+\.\d+/);
+
+      for (const arch of ["x86_64", "aarch64"]) {
+        const policy = join(CORPUS, `${arch}-unknown-linux-musl.json`);
+        const fromArm64 = arm64(["-t", arch, "-i", policy, "-o", `${arch}.arm64.bpf`], dir);
+        assert.equal(fromArm64.status, 0, fromArm64.stderr);
+        const fromX64 = x64(["-t", arch, "-i", policy, "-o", `${arch}.x64.bpf`], dir);
+        assert.equal(fromX64.status, 0, fromX64.stderr);
+        const a = readFileSync(join(dir, `${arch}.arm64.bpf`));
+        const b = readFileSync(join(dir, `${arch}.x64.bpf`));
+        assert.ok(a.length > 1000, `${arch}: ${a.length} bytes`);
+        assert.ok(a.equals(b), `${arch}: the arm64 executable's output differs from the x64 executable's`);
+      }
+
+      const args = ["check", "--format", "json", "-f", "aarch64.arm64.bpf", "-t", "aarch64", "--thread", "vmm", "--syscall", "ptrace"];
+      const checked = arm64(args, dir);
+      assert.equal(checked.status, 0, checked.stderr);
+      assert.equal(checked.stdout, x64(args, dir).stdout);
+      const [result] = JSON.parse(checked.stdout).results;
+      assert.deepEqual([result.nr, result.action], [117, "trap"]); // Firecracker's vmm thread traps ptrace
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("exec fails closed: exit 125, names seccomp unavailable (ENOSYS), the target never starts", () => {
+    const dir = mkdtempSync(join(tmpdir(), "seccompiler-qemu-"));
+    try {
+      writeFileSync(join(dir, "policy.json"), JSON.stringify({
+        main: { default_action: "allow", filter_action: { errno: 1 }, filter: [{ syscall: "mkdirat" }] },
+      }));
+      const marker = join(dir, "STARTED");
+      const run = arm64(["exec", "--policy", "policy.json", "--", "/bin/sh", "-c", `echo started > ${marker}`], dir);
+      assert.equal(run.status, 125, `${run.stdout}${run.stderr}`);
+      assert.match(run.stderr, /seccomp is unavailable/);
+      assert.match(run.stderr, /ENOSYS/);
+      assert.doesNotMatch(run.stderr, /4\.14/);
+      assert.equal(run.stdout, "");
+      assert.equal(existsSync(marker), false, "the target ran");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
