@@ -35,8 +35,12 @@ export interface CompiledPolicy {
   readonly filters: Map<string, Filter>;
   /** Non-fatal findings (portability hazards, merged duplicates). */
   readonly warnings: readonly Diagnostic[];
-  /** Where each thread's name is in the policy text, in document order (for checks on thread names). */
-  readonly threadPositions: ReadonlyMap<string, SourcePosition>;
+  /**
+   * Where each thread's name is in the policy text, in document order (for
+   * checks on thread names). Only the positioned front end records them: absent
+   * when the fast path compiled the policy (`fastPath: false` always has them).
+   */
+  readonly threadPositions?: ReadonlyMap<string, SourcePosition>;
 }
 
 const ArchSchema = v.picklist(ARCH_NAMES, `arch must be one of ${ARCH_NAMES.join(", ")}`);

@@ -12,6 +12,7 @@ import { compilePolicy, type CompiledPolicy } from "../compile.ts";
 import { CONTAINER_FORMATS, type ContainerFormat, describeFormat, serializeBinary } from "../container.ts";
 import { type Diagnostic, formatDiagnostic, lineColumn, PolicyError, type SourcePosition } from "../diagnostics.ts";
 import {
+  caseCollisions,
   checkFirecrackerThreads,
   checkThreadNameCase,
   FIRECRACKER_LAYOUTS,
@@ -208,13 +209,21 @@ export function compileCommand(args: string[]): number {
     return EXIT.FAILURE;
   }
   // Firecracker's view of the thread names, for a filter file (raw .bpf files are not Firecracker's).
-  const names = [...compiled.threadPositions].sort(([, a], [, b]) => a.offset - b.offset).map(([name]) => name);
-  for (const name of compiled.programs.keys()) if (!compiled.threadPositions.has(name)) names.push(name);
-  const caseErrors = options.split ? [] : checkThreadNameCase(names, compiled.threadPositions);
+  // The fast path records no positions; a finding to report is rare, so only then compile again with them.
+  let positions = compiled.threadPositions;
+  const findings = !options.split && (options.firecracker !== undefined || caseCollisions(compiled.programs.keys()).length > 0);
+  if (findings && positions === undefined) {
+    positions = compilePolicy(source.text, options.arch, { file: source.file, basic: options.basic, fastPath: false })
+      .threadPositions;
+  }
+  const known = positions ?? new Map<string, SourcePosition>();
+  const names = [...known].sort(([, a], [, b]) => a.offset - b.offset).map(([name]) => name);
+  for (const name of compiled.programs.keys()) if (!known.has(name)) names.push(name);
+  const caseErrors = options.split ? [] : checkThreadNameCase(names, known);
   const warnings = [
     ...compiled.warnings,
     ...(options.firecracker !== undefined && !options.split
-      ? checkFirecrackerThreads(names, compiled.threadPositions, documentStart(source.text, source.file))
+      ? checkFirecrackerThreads(names, known, documentStart(source.text, source.file))
       : []),
   ];
   for (const warning of warnings) err(formatDiagnostic(warning, source.text));
