@@ -8,7 +8,7 @@ import { ARCH_NAMES, type ArchName, getArch } from "./arch/arch.ts";
 import { BPF_MAXINSNS, type Program } from "./bpf/insn.ts";
 import { generateProgram } from "./codegen/mod.ts";
 import { optimizeProgram } from "./optimize/mod.ts";
-import { type Diagnostic, PolicyError, type SourcePosition } from "./diagnostics.ts";
+import { type Diagnostic, PolicyError } from "./diagnostics.ts";
 import { type Filter, validateFilter } from "./ir.ts";
 import { parseValidPolicy } from "./policy/fast.ts";
 import { parsePolicy } from "./policy/frontend.ts";
@@ -35,12 +35,6 @@ export interface CompiledPolicy {
   readonly filters: Map<string, Filter>;
   /** Non-fatal findings (portability hazards, merged duplicates). */
   readonly warnings: readonly Diagnostic[];
-  /**
-   * Where each thread's name is in the policy text, in document order (for
-   * checks on thread names). Only the positioned front end records them: absent
-   * when the fast path compiled the policy (`fastPath: false` always has them).
-   */
-  readonly threadPositions?: ReadonlyMap<string, SourcePosition>;
 }
 
 const ArchSchema = v.picklist(ARCH_NAMES, `arch must be one of ${ARCH_NAMES.join(", ")}`);
@@ -133,12 +127,7 @@ export function compilePolicy(text: string, arch: ArchName, options: CompileOpti
     programs.set(thread, program);
   }
   if (tooLong.length > 0) throw new PolicyError(tooLong, text);
-  return {
-    programs,
-    filters: parsed.filters,
-    warnings: parsed.diagnostics.filter((d) => d.severity === "warning"),
-    threadPositions: parsed.threadPositions,
-  };
+  return { programs, filters: parsed.filters, warnings: parsed.diagnostics.filter((d) => d.severity === "warning") };
 }
 
 /**
@@ -146,7 +135,8 @@ export function compilePolicy(text: string, arch: ArchName, options: CompileOpti
  *
  * @example
  * ```ts
- * const programs = compileFromJson(await Bun.file("policies/example.json").text(), "x86_64");
+ * import { readFileSync } from "node:fs";
+ * const programs = compileFromJson(readFileSync("policies/example.json", "utf8"), "x86_64");
  * programs.get("vmm")?.length;
  * ```
  */

@@ -9,6 +9,7 @@ import * as v from "valibot";
 import { ARCH_ALIASES, ARCH_NAMES, type ArchName, getArch } from "../arch/arch.ts";
 import { encodeProgram } from "../bpf/encode.ts";
 import { compilePolicy, type CompiledPolicy } from "../compile.ts";
+import { parsePolicy } from "../policy/frontend.ts";
 import { CONTAINER_FORMATS, type ContainerFormat, describeFormat, serializeBinary } from "../container.ts";
 import { type Diagnostic, formatDiagnostic, lineColumn, PolicyError, type SourcePosition } from "../diagnostics.ts";
 import {
@@ -209,14 +210,11 @@ export function compileCommand(args: string[]): number {
     return EXIT.FAILURE;
   }
   // Firecracker's view of the thread names, for a filter file (raw .bpf files are not Firecracker's).
-  // The fast path records no positions; a finding to report is rare, so only then compile again with them.
-  let positions = compiled.threadPositions;
+  // Positions come from the positioned front end, run again only when there may be something to report.
   const findings = !options.split && (options.firecracker !== undefined || caseCollisions(compiled.programs.keys()).length > 0);
-  if (findings && positions === undefined) {
-    positions = compilePolicy(source.text, options.arch, { file: source.file, basic: options.basic, fastPath: false })
-      .threadPositions;
-  }
-  const known = positions ?? new Map<string, SourcePosition>();
+  const known: ReadonlyMap<string, SourcePosition> = findings
+    ? parsePolicy(source.text, options.arch, { file: source.file, basic: options.basic }).threadPositions
+    : new Map();
   const names = [...known].sort(([, a], [, b]) => a.offset - b.offset).map(([name]) => name);
   for (const name of compiled.programs.keys()) if (!known.has(name)) names.push(name);
   const caseErrors = options.split ? [] : checkThreadNameCase(names, known);
