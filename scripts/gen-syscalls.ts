@@ -52,6 +52,16 @@ for (const [arch, rows] of Object.entries(tables)) {
   for (const [name, nr] of rows) out += `    [${JSON.stringify(name)}, ${nr}],\n`;
   out += "  ],\n";
 }
+out += "};\n\n";
+// The installer needs only seccomp()'s own number; a separate constant lets a bundle of the
+// install entry point (seccompiler/install) leave the tables above out.
+out += "/** `seccomp()`'s number per architecture, from the same table. */\n";
+out += "export const SECCOMP_SYSCALL: Readonly<Record<string, number>> = {\n";
+for (const [arch, rows] of Object.entries(tables)) {
+  const row = rows.find(([name]) => name === "seccomp");
+  if (row === undefined) throw new Error(`no seccomp syscall on ${arch}`);
+  out += `  ${arch}: ${row[1]},\n`;
+}
 out += "};\n";
 const tmp = `${outPath}.tmp`;
 writeFileSync(tmp, out);

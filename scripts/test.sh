@@ -48,12 +48,13 @@ if [ $# -eq 0 ]; then
   fi
 fi
 
-# Type-check (strict) and lint everything with Deno, type-check with the project's own tsc, and
-# simulate publishing to JSR (deno.json's name, version, exports, slow types): four more tests.
+# Type-check (strict) and lint everything with Deno, type-check every code block in src/'s JSDoc
+# (each @example must compile against the module it documents), type-check with the project's own
+# tsc, and simulate publishing to JSR (deno.json's name, version, exports, slow types): five more tests.
 check_pass=0
 check_fail=0
 if [ $# -eq 0 ]; then
-  for step in "$deno check --quiet src/ scripts/ test/" "$deno lint --quiet" \
+  for step in "$deno check --quiet src/ scripts/ test/" "$deno check --doc-only --quiet src/" "$deno lint --quiet" \
     "$root/node_modules/.bin/tsc -p tsconfig.json" "$deno publish --dry-run --allow-dirty --quiet"; do
     # shellcheck disable=SC2086
     if $step >"$log/check.txt" 2>&1; then
@@ -64,7 +65,7 @@ if [ $# -eq 0 ]; then
       status=1
     fi
   done
-  echo "deno check + lint, tsc, deno publish --dry-run: $check_pass passed, $check_fail failed"
+  echo "deno check, doc check, lint, tsc, deno publish --dry-run: $check_pass passed, $check_fail failed"
 fi
 
 # Every skip, by name: a skipped suite appears as one stand-in "<suite> (skipped: <reason>)".
@@ -77,6 +78,6 @@ fi
 
 deno_pass=$((deno_pass + check_pass))
 deno_fail=$((deno_fail + check_fail))
-echo "bun: $bun_pass passed, $bun_fail failed, $bun_skip skipped; deno (tests, check, lint, tsc, publish): $deno_pass passed, $deno_fail failed, $deno_skip skipped"
+echo "bun: $bun_pass passed, $bun_fail failed, $bun_skip skipped; deno (tests, check, doc check, lint, tsc, publish): $deno_pass passed, $deno_fail failed, $deno_skip skipped"
 echo "$((bun_pass + deno_pass)) passed, $((bun_fail + deno_fail)) failed, $((bun_skip + deno_skip)) skipped"
 exit $status

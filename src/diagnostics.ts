@@ -85,7 +85,9 @@ export type DiagnosticCode =
   | "dangerous-syscall"
   // whole program and I/O
   | "program-too-long"
-  | "io";
+  | "io"
+  // compile: a filter file over Firecracker's 100,000-byte limit (a warning)
+  | "container-size";
 
 /** One problem found in a policy or in a filter built through the API. */
 export interface Diagnostic {
@@ -109,6 +111,7 @@ export interface Diagnostic {
  *
  * @example
  * ```ts
+ * import { compileFromJson } from "./compile.ts";
  * try { compileFromJson("{", "x86_64"); } catch (e) { if (e instanceof PolicyError) console.log(e.diagnostics.length); }
  * ```
  */
@@ -193,24 +196,4 @@ function excerptAt(source: string, position: SourcePosition): { text: string; ca
   }
   if (cutEnd) text = `${text}…`;
   return { text, caretStart };
-}
-
-/**
- * Converts an offset to a 1-based line and column.
- *
- * @example
- * ```ts
- * lineColumn("a\nbc", 3); // { line: 2, column: 2 }
- * ```
- */
-export function lineColumn(source: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < source.length; i++) {
-    if (source.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
 }

@@ -19,7 +19,18 @@ export const FIRECRACKER_LAYOUTS: readonly { readonly versions: string; readonly
   { versions: "v1.15 and later", format: "bitcode" },
 ];
 
-/** A Firecracker version that cannot be mapped to a layout. */
+/**
+ * A Firecracker version that cannot be mapped to a layout.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   firecrackerFormat("0.24");
+ * } catch (e) {
+ *   if (e instanceof FirecrackerVersionError) console.error(e.message);
+ * }
+ * ```
+ */
 export class FirecrackerVersionError extends Error {
   /** Stable code: `bad-version` (not a version) or `unsupported-version` (before v0.25). */
   readonly code: "bad-version" | "unsupported-version";

@@ -6,9 +6,11 @@
  * `file:line:col: error: ...` diagnostics.
  *
  * Import it with `with { type: "macro" }` from a Bun-only entry file (Deno
- * rejects modules that contain a macro import):
+ * rejects modules that contain a macro import, which is also why the block
+ * below is the one code block that `deno check --doc-only` skips;
+ * test/macro.test.ts builds such an import with Bun):
  *
- * ```ts
+ * ```ts ignore
  * import { compilePolicyFile } from "seccompiler/macro" with { type: "macro" };
  * import { applyFilter, deserializeBinary } from "seccompiler";
  *
@@ -42,7 +44,7 @@ import { formatDiagnostic, PolicyError } from "./diagnostics.ts";
  *
  * @example
  * ```ts
- * import { compilePolicyFile } from "seccompiler/macro" with { type: "macro" };
+ * // Imported as shown in the module documentation (`with { type: "macro" }`), this call runs at build time.
  * const container = Uint8Array.fromBase64(compilePolicyFile("policies/example.json", "x86_64"));
  * ```
  */

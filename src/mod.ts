@@ -9,6 +9,7 @@
  * @example
  * ```ts
  * import { compileFromJson, serializeBinary } from "seccompiler";
+ * declare const policyText: string;
  * const programs = compileFromJson(policyText, "x86_64");
  * const bytes = serializeBinary(programs);
  * ```

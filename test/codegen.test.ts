@@ -537,7 +537,7 @@ describe("generateProgram: rules", () => {
         mismatchAction: errno(1),
         matchAction: ALLOW,
         rules: {
-          // policy-format.md §9 Example 2.
+          // The example of docs/policy-format.md, §10.
           read: [],
           write: [
             rule(condition(0, "dword", "eq", 1)),

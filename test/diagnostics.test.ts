@@ -1,10 +1,11 @@
 // deno-facing
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type Diagnostic, formatDiagnostic, lineColumn } from "../src/diagnostics.ts";
+import { type Diagnostic, formatDiagnostic } from "../src/diagnostics.ts";
 
 function at(source: string, offset: number, length: number): Diagnostic {
-  const { line, column } = lineColumn(source, offset);
+  const before = source.slice(0, offset).split("\n");
+  const [line, column] = [before.length, before[before.length - 1].length + 1];
   return { code: "io", message: "bad", path: "$.a", severity: "error", position: { file: "p.json", line, column, offset, length } };
 }
 

@@ -38,7 +38,7 @@ function describeCall(call: SyscallEvent): string {
 }
 
 
-/** policy-format.md §9 example 2: read unconditional; write(1, …) or write(2, …, ≤ 4096); errno(1) otherwise. */
+/** The example of docs/policy-format.md, §10: read unconditional; write(1, …) or write(2, …, ≤ 4096); errno(1) otherwise. */
 function exampleTwo() {
   return seccompFilter({
     arch: "x86_64",
@@ -88,8 +88,8 @@ describe("reference evaluator", () => {
     for (const name of ARCH_NAMES) assert.equal(REFERENCE_AUDIT_ARCH[name], getArch(name).auditArch, name);
   });
 
-  test("agrees with rust-vmm's own output for policy-format.md example 2", () => {
-    // The program rust-vmm emits for example 2 (policy-format.md §9), transcribed by hand:
+  test("agrees with rust-vmm's own output for the docs/policy-format.md example", () => {
+    // The program rust-vmm emits for that example (docs/policy-format.md, §10), transcribed by hand:
     // a second, independent implementation. It has no x32 guard, so x32 numbers are left out.
     const rows: [number, number, number, number][] = [
       [0x20, 0, 0, 4], [0x15, 1, 0, 0xc000003e], [0x06, 0, 0, 0x80000000], [0x20, 0, 0, 0], [0x15, 0, 1, 0],
@@ -120,7 +120,7 @@ describe("reference evaluator", () => {
 });
 
 describe("interpreter reads seccomp_data as the kernel lays it out", () => {
-  // kernel-seccomp.md §1: args[i] low word at 16+8i on little-endian, high word there on big-endian.
+  // docs/kernel-seccomp.md, §1: args[i] low word at 16+8i on little-endian, high word there on big-endian.
   // This anchors the interpreter independently of the code generator, so a swapped half cannot
   // cancel out between the two.
   const probe = (offset: number, expected: number): Program => [

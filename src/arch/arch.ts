@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { SYSCALL_TABLES } from "./syscalls.generated.ts";
+import { SECCOMP_SYSCALL, SYSCALL_TABLES } from "./syscalls.generated.ts";
 import { closestMatch } from "../suggest.ts";
 
 /** Architectures seccompiler can compile for. */
@@ -66,6 +66,33 @@ export function parseArchName(text: string): ArchName | undefined {
   const lowered = text.toLowerCase();
   if (isArchName(lowered)) return lowered;
   return Object.hasOwn(ARCH_ALIASES, lowered) ? ARCH_ALIASES[lowered] : undefined;
+}
+
+/**
+ * The byte order of `name`, without building its syscall table (the installer
+ * needs only this and {@link seccompSyscallNumber}).
+ *
+ * @example
+ * ```ts
+ * archEndian("s390x"); // "big"
+ * ```
+ */
+export function archEndian(name: ArchName): "little" | "big" {
+  return AUDIT_ARCH[name].endian;
+}
+
+/**
+ * `seccomp()`'s syscall number on `name`, without building its syscall table.
+ *
+ * @example
+ * ```ts
+ * seccompSyscallNumber("x86_64"); // 317
+ * ```
+ */
+export function seccompSyscallNumber(name: ArchName): number {
+  const nr = SECCOMP_SYSCALL[name];
+  if (nr === undefined) throw new Error(`no seccomp syscall number for ${name}`);
+  return nr;
 }
 
 const cache = new Map<ArchName, ArchInfo>();

@@ -2193,3 +2193,13 @@ export const SYSCALL_TABLES: Readonly<Record<string, readonly (readonly [string,
     ["rseq_slice_yield", 471],
   ],
 };
+
+/** `seccomp()`'s number per architecture, from the same table. */
+export const SECCOMP_SYSCALL: Readonly<Record<string, number>> = {
+  x86_64: 317,
+  aarch64: 277,
+  riscv64: 277,
+  loongarch64: 277,
+  ppc64le: 358,
+  s390x: 348,
+};

@@ -319,17 +319,3 @@ function itemStarts(items: readonly Item[], farTrue: readonly boolean[], farFals
   start[items.length] = pc;
   return start;
 }
-
-/**
- * Convenience: builds a program from a callback that emits into a fresh builder.
- *
- * @example
- * ```ts
- * const program = buildProgram((b) => b.ret(0x7fff0000));
- * ```
- */
-export function buildProgram(emit: (builder: ProgramBuilder) => void): Program {
-  const builder = new ProgramBuilder();
-  emit(builder);
-  return builder.build();
-}

@@ -21,6 +21,8 @@ import { AND_K, JA, JEQ_K, JGE_K, JGT_K, JSET_K, LD_ABS, type Program, RET_K, SE
  *
  * @example
  * ```ts
+ * import type { Program } from "./insn.ts";
+ * declare const program: Program;
  * isConstantAllow(program, 0, 0xc000003e); // true when read is allowed unconditionally
  * ```
  */
@@ -77,6 +79,9 @@ export interface ActionCacheReport {
  *
  * @example
  * ```ts
+ * import { getArch } from "../arch/arch.ts";
+ * import type { Program } from "./insn.ts";
+ * declare const program: Program;
  * const { cached } = actionCacheReport(program, getArch("x86_64"));
  * ```
  */

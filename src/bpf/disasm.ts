@@ -52,6 +52,7 @@ const JUMP_NAMES: Readonly<Record<number, string>> = {
  *
  * @example
  * ```ts
+ * import { BPF, jump, stmt } from "./insn.ts";
  * disassemble([stmt(BPF.LD | BPF.W | BPF.ABS, 0), jump(BPF.JMP | BPF.JEQ | BPF.K, 39, 0, 1),
  *   stmt(BPF.RET | BPF.K, 0x50001), stmt(BPF.RET | BPF.K, 0x7fff0000)], { arch: "x86_64" });
  * // 0000: 0x20 0x00 0x00 0x00000000  ld [0]                    ; nr
@@ -73,6 +74,7 @@ export function disassemble(program: Program, options: DisassembleOptions = {}):
  *
  * @example
  * ```ts
+ * import { BPF, stmt } from "./insn.ts";
  * formatInstruction(stmt(BPF.LD | BPF.W | BPF.ABS, 16), 3, { arch: "s390x" });
  * // "0003: 0x20 0x00 0x00 0x00000010  ld [16]                   ; args[0].hi"
  * ```

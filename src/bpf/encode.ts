@@ -25,6 +25,7 @@ export type Endian = "little" | "big";
  *
  * @example
  * ```ts
+ * import { BPF, stmt } from "./insn.ts";
  * encodeProgram([stmt(BPF.RET | BPF.K, 0x7fff0000)]); // 06 00 00 00 00 00 ff 7f
  * ```
  */

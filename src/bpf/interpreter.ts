@@ -62,6 +62,8 @@ const words = new Uint32Array(SECCOMP_DATA_SIZE / 4);
  *
  * @example
  * ```ts
+ * import type { Program } from "./insn.ts";
+ * declare const program: Program;
  * runFilter(program, { nr: 39, arch: 0xc000003e, args: [] }); // { value: 0x00050001, steps: 6 }
  * ```
  */

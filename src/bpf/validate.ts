@@ -12,9 +12,6 @@
 import type { BpfIssue } from "./errors.ts";
 import { BPF, BPF_MAXINSNS, type Instruction, type Program, SECCOMP_DATA_SIZE } from "./insn.ts";
 
-// Re-exported for importers that predate ./errors.ts (src/cli/inspect_command.ts); new code imports ./errors.ts.
-export { BpfError, type BpfIssue } from "./errors.ts";
-
 /** Opcodes of the seccomp-accepted conditional jumps (K and X forms). @private */
 const CONDITIONAL_JUMPS: ReadonlySet<number> = new Set([
   BPF.JMP | BPF.JEQ | BPF.K, BPF.JMP | BPF.JEQ | BPF.X,
@@ -95,6 +92,7 @@ function isRet(code: number): boolean {
  *
  * @example
  * ```ts
+ * import { BPF, stmt } from "./insn.ts";
  * validateProgram([stmt(BPF.LD | BPF.W | BPF.ABS, 0)]); // [{ code: "missing-ret", pc: 0, ... }]
  * ```
  */

@@ -2,7 +2,8 @@
  * `seccompiler convert`: rewrites a Firecracker filter file in the other
  * layout (bincode for v0.25–v1.14, bitcode for v1.15+), so that operators who
  * upgrade or downgrade Firecracker keep their compiled filters. The programs
- * are carried over unchanged; the file is written atomically, like `compile`.
+ * are carried over unchanged; the output is written like `compile`'s (a
+ * regular file is replaced atomically, never left half-written).
  *
  * @module
  */
@@ -16,7 +17,7 @@ import {
   serializeBinary,
 } from "../container.ts";
 import { FIRECRACKER_LAYOUTS, firecrackerFormat, FirecrackerVersionError } from "../firecracker.ts";
-import { writeFileAtomic } from "../fs.ts";
+import { OutputError, writeOutput } from "../fs.ts";
 import { describeSystemError, formatInputError, InputError, parseByteCount, readInputFile } from "../input.ts";
 import { parseCommandLine } from "./args.ts";
 import { err, EXIT, out, UsageError } from "./output.ts";
@@ -134,8 +135,9 @@ export function convertCommand(args: string[]): number {
     throw error;
   }
   try {
-    writeFileAtomic(output, bytes);
+    writeOutput(output, bytes);
   } catch (error) {
+    if (error instanceof OutputError) return fail(error.message);
     return fail(`cannot write ${output}: ${describeSystemError(error)}`);
   }
   const threads = [...read.programs].map(([name, program]) => ({ name, instructions: program.length }));

@@ -12,7 +12,7 @@ import { ARCH_ALIASES, ARCH_NAMES, type ArchInfo, getArch } from "../arch/arch.t
 import { actionCacheReport, isConstantAllow } from "../bpf/cache.ts";
 import { disassemble } from "../bpf/disasm.ts";
 import { readRawBpf } from "../bpf/encode.ts";
-import { BpfError } from "../bpf/validate.ts";
+import { BpfError } from "../bpf/errors.ts";
 import type { Program } from "../bpf/insn.ts";
 import { runFilter } from "../bpf/interpreter.ts";
 import { compilePolicy } from "../compile.ts";

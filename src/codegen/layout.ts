@@ -15,12 +15,8 @@ import type { Label, ProgramBuilder } from "../bpf/builder.ts";
 export interface DispatchEntry {
   /** Syscall number (below `0x40000000`, non-negative). */
   readonly nr: number;
-  /** Syscall name, for layouts that order by name-based hints. */
-  readonly name: string;
   /** Where the dispatch jumps for this number: the syscall's argument checks, or straight to a return. */
   readonly target: Label;
-  /** Whether the syscall has argument checks (false: `target` is a literal match return). */
-  readonly hasRules: boolean;
 }
 
 /** Input of a {@link Layout}. */

@@ -21,6 +21,5 @@ import type { DispatchPlan, Layout } from "./layout.ts";
  * ```
  */
 export const linearLayout: Layout = (builder: ProgramBuilder, plan: DispatchPlan): void => {
-  const ordered = [...plan.syscalls].sort((a, b) => a.nr - b.nr);
-  for (const entry of ordered) builder.jump(JEQ_K, entry.nr, entry.target, "next");
+  for (const entry of plan.syscalls) builder.jump(JEQ_K, entry.nr, entry.target, "next");
 };

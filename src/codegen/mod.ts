@@ -76,12 +76,14 @@ export function generateProgram(filter: Filter, options: GenerateOptions = {}): 
   const bodies: { syscall: SyscallRules; label: Label }[] = [];
   const entries: DispatchEntry[] = filter.syscalls.map((syscall) => {
     if (syscall.rules.length === 0) {
-      return { nr: syscall.nr, name: syscall.name, target: returns.label(matchValue), hasRules: false };
+      return { nr: syscall.nr, target: returns.label(matchValue) };
     }
     const label = b.label(`rules-${syscall.name}`);
     bodies.push({ syscall: canonicalRules(syscall), label });
-    return { nr: syscall.nr, name: syscall.name, target: label, hasRules: true };
+    return { nr: syscall.nr, target: label };
   });
+  // The one sort of the dispatch: layouts rely on ascending numbers, and a Filter built by hand may be unvalidated.
+  entries.sort((x, y) => x.nr - y.nr);
   layout(b, { syscalls: entries, mismatch });
   returns.placeAll();
 

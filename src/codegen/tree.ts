@@ -3,7 +3,7 @@
  * `jeq` chains, so any number is decided in O(log n) instructions instead of
  * the linear chain's O(n). libseccomp calls this optimize level 2; kernel
  * measurements put a 306-syscall list at 312 TSC ticks with a tree against
- * 1942 at the end of a linear chain (kernel-seccomp.md §11).
+ * 1942 at the end of a linear chain (docs/kernel-seccomp.md, §9).
  *
  * Why it is safe: every split compares only A (the syscall number) with
  * `jge #k`, which the kernel's action-cache emulator follows, and each leaf
@@ -39,8 +39,7 @@ export const TREE_LEAF_SIZE = 4;
  * ```
  */
 export const treeLayout: Layout = (builder: ProgramBuilder, plan: DispatchPlan): void => {
-  const ordered = [...plan.syscalls].sort((a, b) => a.nr - b.nr);
-  emitRange(builder, ordered, plan.mismatch, true);
+  emitRange(builder, plan.syscalls, plan.mismatch, true);
 };
 
 /**

@@ -46,6 +46,9 @@ export interface InstallErrorDetails {
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * import { applyFilter } from "./mod.ts";
+ * declare const program: Program;
  * try {
  *   await applyFilter(program);
  * } catch (e) {

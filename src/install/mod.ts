@@ -88,6 +88,8 @@ export {
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * declare const program: Program;
  * await applyFilter(program);
  * ```
  */
@@ -106,6 +108,8 @@ export async function applyFilter(program: Program): Promise<void> {
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * declare const program: Program;
  * await applyFilterAllThreads(program);
  * ```
  */

@@ -11,7 +11,7 @@
  * @module
  */
 import { actionFromValue, SECCOMP_RET, SECCOMP_RET_ACTION_FULL } from "../action.ts";
-import { type ArchInfo, getArch, hostArch } from "../arch/arch.ts";
+import { archEndian, type ArchInfo, type ArchName, getArch, hostArch, seccompSyscallNumber } from "../arch/arch.ts";
 import { encodeProgram } from "../bpf/encode.ts";
 import { type Program, RET_K } from "../bpf/insn.ts";
 import { validateProgram } from "../bpf/validate.ts";
@@ -58,11 +58,22 @@ export interface PreparedFilter {
  * ```
  */
 export function hostArchInfo(): ArchInfo {
+  return getArch(hostArchName());
+}
+
+/**
+ * The running machine's architecture name; throws {@link InstallError}
+ * `unsupported-platform` when it is not a supported one. The install path uses
+ * this rather than {@link hostArchInfo}, so that an application bundling only
+ * the installer does not carry every architecture's syscall table.
+ * @private
+ */
+function hostArchName(): ArchName {
   const name = hostArch();
   if (name === undefined) {
     throw new InstallError("unsupported-platform", "this CPU architecture is not one seccompiler supports");
   }
-  return getArch(name);
+  return name;
 }
 
 /**
@@ -93,6 +104,10 @@ export function checkProgram(program: Program): void {
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * import { openLibc } from "./libc.ts";
+ * declare const program: Program;
+ * const libc = await openLibc();
  * const prepared = prepareFilter(libc, program);
  * installPrepared(libc, prepared, { allThreads: false });
  * ```
@@ -110,12 +125,16 @@ export function prepareFilter(libc: Libc, program: Program): PreparedFilter {
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * import { openLibc } from "./libc.ts";
+ * declare const program: Program;
+ * const libc = await openLibc();
  * checkProgram(program);
  * const prepared = prepareCheckedFilter(libc, program);
  * ```
  */
 export function prepareCheckedFilter(libc: Libc, program: Program): PreparedFilter {
-  const { endian } = hostArchInfo();
+  const endian = archEndian(hostArchName());
   const instructions = encodeProgram(program, endian);
   const fprog = new Uint8Array(16);
   const view = new DataView(fprog.buffer);
@@ -131,6 +150,7 @@ export function prepareCheckedFilter(libc: Libc, program: Program): PreparedFilt
  *
  * @example
  * ```ts
+ * import { openLibc } from "./libc.ts";
  * setNoNewPrivs(await openLibc());
  * ```
  */
@@ -151,6 +171,10 @@ export function setNoNewPrivs(libc: Libc): void {
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * import { openLibc } from "./libc.ts";
+ * declare const program: Program;
+ * const libc = await openLibc();
  * installPrepared(libc, prepareFilter(libc, program), { allThreads: false });
  * ```
  */
@@ -203,7 +227,7 @@ function hint(errno: number): { hint?: string } {
 
 /** `syscall(SYS_seccomp, op, flags, args)`. @private */
 function seccompSyscall(libc: Libc, op: number, flags: bigint, args: bigint): bigint {
-  const nr = hostArchInfo().syscalls.get("seccomp")!;
+  const nr = seccompSyscallNumber(hostArchName());
   return libc.syscall(nr, BigInt(op), flags, args, 0n, 0n, 0n);
 }
 
@@ -243,6 +267,8 @@ const ORIGINAL_ACTIONS: ReadonlySet<number> = new Set([
  *
  * @example
  * ```ts
+ * import { openLibc } from "./libc.ts";
+ * const libc = await openLibc();
  * queryActionAvailable(libc, 0x7fc00000); // USER_NOTIF: true on Linux 5.0+
  * ```
  */
@@ -271,6 +297,8 @@ const ACTION_SINCE: ReadonlyMap<number, string> = new Map([
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * declare const program: Program;
  * returnedActions(program); // [0x80000000, 0x7fff0000]
  * ```
  */
@@ -289,6 +317,10 @@ export function returnedActions(program: Program): number[] {
  *
  * @example
  * ```ts
+ * import type { Program } from "../bpf/insn.ts";
+ * import { openLibc } from "./libc.ts";
+ * declare const program: Program;
+ * const libc = await openLibc();
  * checkActionsAvailable(libc, program);
  * ```
  */

@@ -37,6 +37,7 @@ import {
 import { GUARD_LENGTH, withExecGuard } from "./guard.ts";
 import { buildExecImage, type ExecImage, ImageError } from "./image.ts";
 import { resolveCommand } from "./resolve.ts";
+import { applyHandover, getEntry, type Handover, HandoverError, planHandover, RLIM_INFINITY } from "./handover.ts";
 import { writeAll } from "../output.ts";
 import {
   DEFAULT_MAX_INPUT_BYTES,
@@ -65,8 +66,9 @@ export const EXEC_EXIT = {
 } as const;
 
 /** Usage text of `seccompiler exec --help`. */
-export const EXEC_USAGE = `Usage: seccompiler exec (--filter-file FILE [--bytes-limit N] [--container L] | --policy FILE)
-                        [--sha256 HEX] [--thread NAME] [--no-exec-guard] [--dry-run] -- PROGRAM [ARGS...]
+export const EXEC_USAGE = `Usage: seccompiler exec (--filter-file FILE [--bytes-limit N] [--container L] | --policy FILE [--max-input-bytes N])
+                        [--sha256 HEX] [--thread NAME] [--preserve-fds N] [--no-exec-guard] [--dry-run]
+                        -- PROGRAM [ARGS...]
 
 Installs one thread's seccomp filter on the launcher, then execve's PROGRAM
 (searched in PATH like execvp), which runs under the filter from its first
@@ -81,6 +83,9 @@ Options:
   --max-input-bytes N largest policy accepted (default ${DEFAULT_MAX_INPUT_BYTES}, 16 MiB)
   --sha256 HEX        refuse the file (and never start PROGRAM) unless its SHA-256 is HEX
   --thread NAME       which filter to install (optional when there is only one)
+  --preserve-fds N    keep descriptors 3 .. 3+N-1 open for PROGRAM (as runc does);
+                      LISTEN_FDS descriptors (systemd) are kept too, every
+                      other descriptor above 2 is closed
   --no-exec-guard     do not add the launcher-only execve guard; the policy must
                       then allow the launcher's execve itself (checked before install)
   --dry-run           print what would be installed and run, then exit 0
@@ -116,6 +121,7 @@ interface ExecOptions {
   readonly thread?: string;
   readonly guard: boolean;
   readonly dryRun: boolean;
+  readonly preserveFds: number;
   readonly command: readonly string[];
 }
 
@@ -131,6 +137,13 @@ const OptionsSchema = v.pipe(
     thread: v.optional(v.pipe(v.string(), v.nonEmpty("--thread needs a name"))),
     "no-exec-guard": v.optional(v.boolean()),
     "dry-run": v.optional(v.boolean()),
+    "preserve-fds": v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^[0-9]{1,6}$/, "--preserve-fds must be a whole number of descriptors"),
+        v.transform(Number),
+      ),
+    ),
     help: v.optional(v.boolean()),
   }),
   v.check((o) => !(o["filter-file"] !== undefined && o.policy !== undefined), "give --filter-file or --policy, not both"),
@@ -156,6 +169,7 @@ const EXEC_OPTIONS = {
   thread: { type: "string" },
   "no-exec-guard": { type: "boolean" },
   "dry-run": { type: "boolean" },
+  "preserve-fds": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -218,6 +232,7 @@ function parseOptions(args: string[]): ExecOptions | "help" {
     thread: values.thread,
     guard: !values["no-exec-guard"],
     dryRun: values["dry-run"] ?? false,
+    preserveFds: values["preserve-fds"] ?? 0,
     command,
   };
 }
@@ -261,6 +276,7 @@ async function loadPrograms(options: ExecOptions, arch: ArchInfo): Promise<Map<s
 
 /** Everything decided before install. @private */
 interface LaunchPlan {
+  readonly handover: Handover;
   readonly thread: string;
   readonly arch: ArchInfo;
   readonly policyLength: number;
@@ -298,7 +314,15 @@ function describeValue(value: number): string {
 async function plan(options: ExecOptions, libc: Libc, arch: ArchInfo): Promise<LaunchPlan> {
   const [thread, policyProgram] = selectOneThread(await loadPrograms(options, arch), options.thread, options.source.file);
   const [command, ...rest] = options.command;
-  const resolution = resolveCommand(command, process.env.PATH);
+  let handover: Handover;
+  try {
+    handover = planHandover(options.command, options.preserveFds);
+  } catch (error) {
+    if (error instanceof HandoverError) throw new LaunchError(error.message, EXEC_EXIT.LAUNCHER_ERROR, error.hint);
+    throw error;
+  }
+  // PATH as execvp would see it: the first PATH entry of the environment the program gets.
+  const resolution = resolveCommand(command, getEntry(handover.envp, "PATH"));
   if (!resolution.ok) {
     throw new LaunchError(
       resolution.message,
@@ -309,12 +333,7 @@ async function plan(options: ExecOptions, libc: Libc, arch: ArchInfo): Promise<L
   const argv = [command, ...rest];
   let image: ExecImage;
   try {
-    const envp = Object.entries(process.env).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${value}`]));
-    image = buildExecImage(libc, arch, {
-      path: encoder.encode(resolution.path),
-      argv: argv.map((arg) => encoder.encode(arg)),
-      envp: envp.map((entry) => encoder.encode(entry)),
-    });
+    image = buildExecImage(libc, arch, { path: encoder.encode(resolution.path), argv: handover.argv, envp: handover.envp });
   } catch (error) {
     if (error instanceof ImageError) throw new LaunchError(error.message);
     throw error;
@@ -349,9 +368,15 @@ async function plan(options: ExecOptions, libc: Libc, arch: ArchInfo): Promise<L
     guard: options.guard,
     commandPath: resolution.path,
     argv,
+    handover,
     image,
     execveVerdict: verdict,
   };
+}
+
+/** Signal names for the report. @private */
+function signalName(signal: number): string {
+  return ({ 13: "SIGPIPE", 25: "SIGXFSZ" } as Record<number, string>)[signal] ?? `signal ${signal}`;
 }
 
 /** The `--dry-run` report. @private */
@@ -368,6 +393,14 @@ function describePlan(plan: LaunchPlan, libc: Libc): string {
       : `exec guard: off (the policy answers ${describeValue(plan.execveVerdict)} to the launcher's execve)`,
     `command: ${plan.commandPath}`,
     `argv: ${JSON.stringify(plan.argv)}`,
+    `environment: ${plan.handover.envp.length} entries, as received (${plan.handover.source})`,
+    `descriptors kept: ${["0-2", ...plan.handover.keepFds].join(", ")}; others closed on execve`,
+    `signals reset to default: ${plan.handover.resetSignals.map(signalName).join(", ") || "none"}`,
+    `soft RLIMIT_NOFILE: ${
+      plan.handover.nofileSoft === undefined
+        ? "as the runtime left it (the value at start is unknown without the wrapper)"
+        : `restored to ${plan.handover.nofileSoft === RLIM_INFINITY ? "unlimited" : plan.handover.nofileSoft}`
+    }`,
     `runtime: ${libc.runtime} (${libc.path})`,
     "install: no_new_privs, seccomp(SECCOMP_SET_MODE_FILTER) on the calling thread, then execve",
   ];
@@ -390,6 +423,12 @@ function report(message: string, hint?: string): void {
  * @private
  */
 function installAndExec(libc: Libc, plan: LaunchPlan, prepared: ReturnType<typeof prepareFilter>): never {
+  try {
+    applyHandover(libc, plan.arch, plan.handover);
+  } catch (error) {
+    if (error instanceof HandoverError) throw new LaunchError(error.message, EXEC_EXIT.LAUNCHER_ERROR, error.hint);
+    throw error;
+  }
   setNoNewPrivs(libc);
   installPrepared(libc, prepared, { allThreads: false });
   const { pathAddress, argvAddress, envpAddress } = plan.image;

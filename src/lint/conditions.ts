@@ -155,6 +155,7 @@ export function implies(premises: readonly Condition[], conclusion: Condition): 
  *
  * @example
  * ```ts
+ * import type { Condition } from "../ir.ts";
  * const seven: Condition = { index: 1, width: "dword", op: "eq", value: 7n };
  * const small: Condition = { index: 1, width: "dword", op: "lt", value: 10n };
  * ruleImplies([seven], [small]); // true: the second rule is broader
@@ -169,6 +170,7 @@ export function ruleImplies(a: readonly Condition[], b: readonly Condition[]): b
  *
  * @example
  * ```ts
+ * import type { Condition } from "../ir.ts";
  * const c: Condition = { index: 0, width: "qword", op: "ne", value: 0n };
  * sameCondition(c, { ...c }); // true
  * ```
@@ -183,6 +185,7 @@ export function sameCondition(a: Condition, b: Condition): boolean {
  *
  * @example
  * ```ts
+ * import type { Condition } from "../ir.ts";
  * const a: Condition = { index: 0, width: "dword", op: "eq", value: 1n };
  * const b: Condition = { index: 1, width: "dword", op: "eq", value: 2n };
  * ruleKey([a, b]) === ruleKey([b, a]); // true

@@ -27,6 +27,8 @@ export const DEFAULT_PASSES: readonly Pass[] = [removeRedundantLoads];
  * @example
  * ```ts
  * import { generateProgram } from "../codegen/mod.ts";
+ * import type { Filter } from "../ir.ts";
+ * declare const filter: Filter;
  * const program = optimizeProgram(generateProgram(filter));
  * ```
  */

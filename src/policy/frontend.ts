@@ -10,7 +10,7 @@
  * `../checks.ts`, the words and limits in `../vocabulary.ts`.
  *
  * We are stricter than the reference implementations where they are silent
- * (policy-format.md §8): duplicate keys, `{"allow": null}`, payloads the
+ * (docs/policy-format.md, §8): duplicate keys, `{"allow": null}`, payloads the
  * kernel would truncate, dword values that would be truncated, and a
  * syscall that is listed both with and without conditions are all errors.
  *

@@ -33,7 +33,8 @@ export function standaloneExecutable(target: "x64" | "arm64" = process.arch === 
     dir = created;
     process.on("exit", () => rmSync(created, { recursive: true, force: true }));
   }
-  const build = spawnSync("sh", [join(REPO_ROOT, "scripts", "build.sh"), target, dir], { encoding: "utf8", timeout: 300_000 });
+  // cwd: bun build --compile leaves its temporary .*.bun-build file in the working directory if it is killed.
+  const build = spawnSync("sh", [join(REPO_ROOT, "scripts", "build.sh"), target, dir], { cwd: dir, encoding: "utf8", timeout: 300_000 });
   if (build.status !== 0) throw new Error(`scripts/build.sh ${target} failed (status ${build.status}):\n${build.stdout}\n${build.stderr}`);
   const path = join(dir, `seccompiler-linux-${target}`);
   built.set(target, path);

@@ -1,0 +1,270 @@
+/**
+ * What the target inherits from the launcher, made to match what it would
+ * have inherited had it been started directly:
+ *
+ * - argv and the environment, byte for byte as the kernel handed them to the
+ *   launcher (`/proc/self/cmdline`, `/proc/self/environ`), not as the runtime
+ *   decoded them (UTF-8 replacement, merged duplicates, dropped entries);
+ * - signals the runtime itself set to "ignore" (Bun: SIGPIPE and SIGXFSZ;
+ *   Deno: SIGPIPE) back to their default action;
+ * - the soft `RLIMIT_NOFILE`, which both runtimes raise to the hard limit,
+ *   back to its value at start, when that value is known (see below);
+ * - inherited descriptors: fds 0–2, the `--preserve-fds N` descriptors from 3
+ *   on, and the systemd socket-activation descriptors (`LISTEN_FDS` when
+ *   `LISTEN_PID` is the launcher's pid) stay open; every other descriptor is
+ *   closed on `execve` (as runc does), whatever the runtime marked it.
+ *
+ * The sh wrapper `scripts/seccompiler` runs Bun with a scrubbed environment
+ * (no `BUN_*`/`NODE_*`), which sh also rebuilds (order, duplicates, `PWD`).
+ * It therefore hands the caller's original environment, ignored-signal set and
+ * soft open-files limit over in one variable, {@link HANDOVER_VARIABLE}, read
+ * from its own `/proc/$$/environ`, `/proc/$$/status` and `ulimit -Sn` before
+ * anything changed them.
+ *
+ * @module
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import type { ArchInfo } from "../arch/arch.ts";
+import type { Libc } from "../install/mod.ts";
+
+/** The variable through which `scripts/seccompiler` hands the caller's state over. */
+export const HANDOVER_VARIABLE = "SECCOMPILER_HANDOVER";
+
+/** Signals Bun or Deno set to SIG_IGN at start-up (SIGPIPE 13, SIGXFSZ 25). */
+export const RUNTIME_IGNORED_SIGNALS: readonly number[] = [13, 25];
+
+/** The caller's state as the wrapper recorded it. */
+export interface WrapperHandover {
+  /** The caller's environment block, entries as raw bytes. */
+  readonly environ: Uint8Array[];
+  /** Soft `RLIMIT_NOFILE` at start (`RLIM_INFINITY` for "unlimited"). */
+  readonly nofileSoft: bigint;
+  /** `SigIgn` at start: bit n−1 set when signal n was ignored. */
+  readonly ignored: bigint;
+}
+
+/** The target's inheritance, decided before anything is installed. */
+export interface Handover {
+  /** argv entries as raw bytes. */
+  readonly argv: Uint8Array[];
+  /** Environment entries as raw bytes, in the order received. */
+  readonly envp: Uint8Array[];
+  /** Signals to set back to SIG_DFL before `execve`. */
+  readonly resetSignals: number[];
+  /** The soft `RLIMIT_NOFILE` to restore, when known. */
+  readonly nofileSoft?: bigint;
+  /** Descriptors ≥ 3 to keep open across `execve`. */
+  readonly keepFds: number[];
+  /** Descriptors ≥ 3 to mark close-on-exec. */
+  readonly closeFds: number[];
+  /** Where the environment came from, for `--dry-run`. */
+  readonly source: "wrapper" | "/proc/self/environ";
+}
+
+/**
+ * Thrown when the hand-over cannot be made faithful; the launcher refuses (exit 125).
+ *
+ * @example
+ * ```ts
+ * throw new HandoverError("descriptor 4 is not open", "pass exactly the descriptors the program should inherit");
+ * ```
+ */
+export class HandoverError extends Error {
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+    this.name = "HandoverError";
+  }
+}
+
+/** `RLIM_INFINITY` on Linux. */
+export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
+
+/** Splits a NUL-separated kernel block into its entries (the last NUL ends the last entry). @private */
+function splitBlock(block: Uint8Array): Uint8Array[] {
+  const entries: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i < block.length; i++) {
+    if (block[i] === 0) {
+      entries.push(block.slice(start, i));
+      start = i + 1;
+    }
+  }
+  if (start < block.length) entries.push(block.slice(start));
+  return entries;
+}
+
+const latin1 = new TextDecoder("latin1");
+const lossy = new TextDecoder("utf-8");
+
+/**
+ * The value of the first `name=` entry, as glibc's `getenv` finds it.
+ *
+ * @example
+ * ```ts
+ * const bytes = (text: string) => new TextEncoder().encode(text);
+ * getEntry([bytes("PATH=/bin"), bytes("PATH=/usr/bin")], "PATH"); // "/bin"
+ * ```
+ */
+export function getEntry(environ: readonly Uint8Array[], name: string): string | undefined {
+  const prefix = `${name}=`;
+  for (const entry of environ) {
+    if (entry.length >= prefix.length && latin1.decode(entry.subarray(0, prefix.length)) === prefix) {
+      return lossy.decode(entry.subarray(prefix.length));
+    }
+  }
+  return undefined;
+}
+
+/** Decodes hex (even length, 0-9a-f). @private */
+function fromHex(text: string): Uint8Array | undefined {
+  if (text.length % 2 !== 0 || !/^[0-9a-f]*$/.test(text)) return undefined;
+  const out = new Uint8Array(text.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/**
+ * Parses the wrapper's record: `1:<soft nofile or "unlimited">:<SigIgn hex>:<environ hex>`.
+ * Returns `undefined` when the variable is absent; throws {@link HandoverError}
+ * when it is malformed (the launcher must not guess).
+ *
+ * @example
+ * ```ts
+ * parseWrapperHandover("1:1024:0000000000000000:413d3100"); // environ [A=1], nofile 1024n
+ * ```
+ */
+export function parseWrapperHandover(value: string | undefined): WrapperHandover | undefined {
+  if (value === undefined) return undefined;
+  const match = /^1:([0-9]+|unlimited):([0-9a-f]{16}):([0-9a-f]*)$/.exec(value);
+  const block = match ? fromHex(match[3]) : undefined;
+  if (!match || !block) {
+    throw new HandoverError(
+      `${HANDOVER_VARIABLE} is malformed`,
+      `it is set by scripts/seccompiler for the launcher; unset it when starting the launcher directly`,
+    );
+  }
+  return {
+    environ: splitBlock(block),
+    nofileSoft: match[1] === "unlimited" ? RLIM_INFINITY : BigInt(match[1]),
+    ignored: BigInt(`0x${match[2]}`),
+  };
+}
+
+/** The process's current ignored-signal set, from `/proc/self/status`. @private */
+function currentlyIgnored(): bigint {
+  const line = readFileSync("/proc/self/status", "latin1").split("\n").find((l) => l.startsWith("SigIgn:"));
+  if (line === undefined) throw new HandoverError("cannot read SigIgn from /proc/self/status");
+  return BigInt(`0x${line.slice("SigIgn:".length).trim()}`);
+}
+
+/**
+ * Decides the target's argv, environment, signals, limit and descriptors.
+ * `command` is the program and its arguments as the option parser saw them:
+ * their raw bytes are the same number of entries at the end of
+ * `/proc/self/cmdline`, which is checked entry by entry.
+ *
+ * @example
+ * ```ts
+ * const handover = planHandover(["/bin/true"], 0);
+ * handover.argv; // [bytes of "/bin/true"]
+ * ```
+ */
+export function planHandover(command: readonly string[], preserveFds: number): Handover {
+  const cmdline = splitBlock(readFileSync("/proc/self/cmdline"));
+  const argv = cmdline.slice(cmdline.length - command.length);
+  if (argv.length !== command.length || argv.some((bytes, i) => lossy.decode(bytes) !== command[i])) {
+    throw new HandoverError(
+      "the command's bytes in /proc/self/cmdline do not match the command line the launcher parsed",
+      "the runtime or a preload rewrote the process's arguments; start the launcher without them",
+    );
+  }
+  const ownEnviron = splitBlock(readFileSync("/proc/self/environ"));
+  const wrapper = parseWrapperHandover(getEntry(ownEnviron, HANDOVER_VARIABLE));
+  const envp = wrapper ? wrapper.environ : ownEnviron;
+
+  // Signals ignored now but not at start: only the runtime's own, unless the wrapper knows better.
+  const ignoredNow = currentlyIgnored();
+  const resetSignals: number[] = [];
+  for (let signal = 1; signal <= 64; signal++) {
+    const bit = 1n << BigInt(signal - 1);
+    if ((ignoredNow & bit) === 0n) continue;
+    const ignoredAtStart = wrapper ? (wrapper.ignored & bit) !== 0n : !RUNTIME_IGNORED_SIGNALS.includes(signal);
+    if (!ignoredAtStart) resetSignals.push(signal);
+  }
+
+  const keep = new Set<number>();
+  for (let fd = 3; fd < 3 + preserveFds; fd++) keep.add(fd);
+  const listenFds = getEntry(envp, "LISTEN_FDS");
+  const listenPid = getEntry(envp, "LISTEN_PID");
+  if (listenFds !== undefined && /^[0-9]{1,6}$/.test(listenFds) && listenPid === String(process.pid)) {
+    for (let fd = 3; fd < 3 + Number(listenFds); fd++) keep.add(fd);
+  }
+  const open = readdirSync("/proc/self/fd").map(Number).filter((fd) => Number.isInteger(fd) && fd >= 3);
+  for (const fd of keep) {
+    if (!open.includes(fd)) {
+      throw new HandoverError(
+        `descriptor ${fd} is to be passed to the program (--preserve-fds or LISTEN_FDS) but is not open`,
+        "pass exactly the descriptors the program should inherit, numbered from 3",
+      );
+    }
+  }
+  return {
+    argv,
+    envp,
+    resetSignals,
+    ...(wrapper ? { nofileSoft: wrapper.nofileSoft } : {}),
+    keepFds: [...keep].sort((a, b) => a - b),
+    closeFds: open.filter((fd) => !keep.has(fd)),
+    source: wrapper ? "wrapper" : "/proc/self/environ",
+  };
+}
+
+const F_SETFD = 2n;
+const FD_CLOEXEC = 1n;
+const RLIMIT_NOFILE = 7n;
+
+/**
+ * Applies a {@link Handover} to this process, just before the filter goes on:
+ * descriptors kept and closed on exec, signals reset to SIG_DFL, the soft
+ * open-files limit restored. Raw system calls only; nothing is allocated
+ * after the first change. Throws {@link HandoverError} when a change the
+ * target depends on fails (nothing is installed then: exit 125).
+ *
+ * @example
+ * ```ts
+ * import { hostArchInfo, openLibc } from "../install/mod.ts";
+ * applyHandover(await openLibc(), hostArchInfo(), planHandover(["/bin/true"], 0));
+ * ```
+ */
+export function applyHandover(libc: Libc, arch: ArchInfo, handover: Handover): void {
+  const nr = (name: string) => arch.syscalls.get(name)!;
+  const fcntl = nr("fcntl");
+  // Zeroed kernel sigaction: handler SIG_DFL (0), no flags, empty mask, whatever the layout.
+  const defaultAction = new Uint8Array(64);
+  const rlimit = new BigUint64Array(2);
+  const defaultAddress = libc.address(defaultAction);
+  const rlimitAddress = libc.address(rlimit);
+  for (const fd of handover.keepFds) {
+    if (libc.syscall(fcntl, BigInt(fd), F_SETFD, 0n, 0n, 0n, 0n) !== 0n) {
+      throw new HandoverError(`cannot keep descriptor ${fd} open across execve (errno ${libc.errno()})`);
+    }
+  }
+  // A descriptor that closed meanwhile (EBADF) is just as closed on exec.
+  for (const fd of handover.closeFds) libc.syscall(fcntl, BigInt(fd), F_SETFD, FD_CLOEXEC, 0n, 0n, 0n);
+  for (const signal of handover.resetSignals) {
+    if (libc.syscall(nr("rt_sigaction"), BigInt(signal), defaultAddress, 0n, 8n, 0n, 0n) !== 0n) {
+      throw new HandoverError(`cannot reset signal ${signal} to its default action (errno ${libc.errno()})`);
+    }
+  }
+  if (handover.nofileSoft !== undefined) {
+    const prlimit = nr("prlimit64");
+    if (libc.syscall(prlimit, 0n, RLIMIT_NOFILE, 0n, rlimitAddress, 0n, 0n) !== 0n) {
+      throw new HandoverError(`cannot read RLIMIT_NOFILE (errno ${libc.errno()})`);
+    }
+    const hard = rlimit[1];
+    rlimit[0] = handover.nofileSoft < hard ? handover.nofileSoft : hard;
+    if (libc.syscall(prlimit, 0n, RLIMIT_NOFILE, rlimitAddress, 0n, 0n, 0n) !== 0n) {
+      throw new HandoverError(`cannot restore the soft RLIMIT_NOFILE to ${handover.nofileSoft} (errno ${libc.errno()})`);
+    }
+  }
+}
