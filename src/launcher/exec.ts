@@ -16,7 +16,6 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import * as v from "valibot";
 import { actionFromValue, formatAction, SECCOMP_RET_ACTION_FULL, SECCOMP_RET } from "../action.ts";
 import type { ArchInfo } from "../arch/arch.ts";
 import type { Program } from "../bpf/insn.ts";
@@ -125,38 +124,26 @@ interface ExecOptions {
   readonly command: readonly string[];
 }
 
-/** The checks on option values that `parseArgs` cannot express. @private */
-const OptionsSchema = v.pipe(
-  v.object({
-    "filter-file": v.optional(v.pipe(v.string(), v.nonEmpty("--filter-file needs a file name"))),
-    policy: v.optional(v.pipe(v.string(), v.nonEmpty("--policy needs a file name"))),
-    "bytes-limit": v.optional(v.string()),
-    "max-input-bytes": v.optional(v.string()),
-    sha256: v.optional(v.string()),
-    container: v.optional(v.picklist(CONTAINER_FORMATS, '--container must be "bitcode" or "bincode"')),
-    thread: v.optional(v.pipe(v.string(), v.nonEmpty("--thread needs a name"))),
-    "no-exec-guard": v.optional(v.boolean()),
-    "dry-run": v.optional(v.boolean()),
-    "preserve-fds": v.optional(
-      v.pipe(
-        v.string(),
-        v.regex(/^[0-9]{1,6}$/, "--preserve-fds must be a whole number of descriptors"),
-        v.transform(Number),
-      ),
-    ),
-    help: v.optional(v.boolean()),
-  }),
-  v.check((o) => !(o["filter-file"] !== undefined && o.policy !== undefined), "give --filter-file or --policy, not both"),
-  v.check(
-    (o) => !(o["bytes-limit"] !== undefined && o["filter-file"] === undefined),
-    "--bytes-limit applies only to --filter-file",
-  ),
-  v.check((o) => !(o.container !== undefined && o["filter-file"] === undefined), "--container applies only to --filter-file"),
-  v.check(
-    (o) => !(o["max-input-bytes"] !== undefined && o.policy === undefined),
-    "--max-input-bytes applies only to --policy",
-  ),
-);
+/**
+ * The checks on option values that `parseArgs` cannot express, in order; the
+ * first that fails is reported. Plain code rather than a schema library: the
+ * exec path loads only what it uses (issue 11). @private
+ */
+function optionProblem(o: Partial<Record<keyof typeof EXEC_OPTIONS, string | boolean>>): string | undefined {
+  if (o["filter-file"] === "") return "--filter-file needs a file name";
+  if (o.policy === "") return "--policy needs a file name";
+  if (o.thread === "") return "--thread needs a name";
+  const fds = o["preserve-fds"];
+  if (fds !== undefined && !/^[0-9]{1,6}$/.test(String(fds))) return "--preserve-fds must be a whole number of descriptors";
+  if (o["filter-file"] !== undefined && o.policy !== undefined) return "give --filter-file or --policy, not both";
+  if (o["bytes-limit"] !== undefined && o["filter-file"] === undefined) return "--bytes-limit applies only to --filter-file";
+  if (o["max-input-bytes"] !== undefined && o.policy === undefined) return "--max-input-bytes applies only to --policy";
+  if (o.container !== undefined && o["filter-file"] === undefined) return "--container applies only to --filter-file";
+  if (o.container !== undefined && !(CONTAINER_FORMATS as readonly unknown[]).includes(o.container)) {
+    return '--container must be "bitcode" or "bincode"';
+  }
+  return undefined;
+}
 
 /** The launcher's own options (everything before `--`). @private */
 const EXEC_OPTIONS = {
@@ -202,11 +189,11 @@ function parseOptions(args: string[]): ExecOptions | "help" {
   }
   const terminator = parsed.tokens.find((token) => token.kind === "option-terminator");
   const stray = parsed.tokens.find((token) => token.kind === "positional" && (!terminator || token.index < terminator.index));
-  const result = v.safeParse(OptionsSchema, parsed.values);
-  if (!result.success) {
-    throw new LaunchError(result.issues[0].message, EXEC_EXIT.LAUNCHER_ERROR, "run 'seccompiler exec --help' for usage");
+  const values = parsed.values;
+  const problem = optionProblem(values);
+  if (problem !== undefined) {
+    throw new LaunchError(problem, EXEC_EXIT.LAUNCHER_ERROR, "run 'seccompiler exec --help' for usage");
   }
-  const values = result.output;
   if (stray && stray.kind === "positional") {
     throw new LaunchError(
       `unexpected argument "${stray.value}" before "--"`,
@@ -228,11 +215,11 @@ function parseOptions(args: string[]): ExecOptions | "help" {
     bytesLimit: parseByteCount(values["bytes-limit"], "--bytes-limit", DEFAULT_BYTES_LIMIT),
     maxInputBytes: parseByteCount(values["max-input-bytes"], "--max-input-bytes", DEFAULT_MAX_INPUT_BYTES),
     sha256: parseSha256(values.sha256),
-    ...(values.container ? { container: values.container } : {}),
+    ...(values.container ? { container: values.container as ContainerFormat } : {}),
     thread: values.thread,
     guard: !values["no-exec-guard"],
     dryRun: values["dry-run"] ?? false,
-    preserveFds: values["preserve-fds"] ?? 0,
+    preserveFds: values["preserve-fds"] === undefined ? 0 : Number(values["preserve-fds"]),
     command,
   };
 }
