@@ -4,16 +4,9 @@
  *
  * @module
  */
-import { ARCH_ALIASES, ARCH_NAMES, type ArchName } from "../arch/arch.ts";
+import { ARCH_NAMES, type ArchName } from "../arch/arch.ts";
 import { type Diagnostic, formatDiagnostic } from "../diagnostics.ts";
-import {
-  DEFAULT_MAX_INPUT_BYTES,
-  formatInputError,
-  InputError,
-  parseArchOption,
-  parseByteCount,
-  readPolicyFile,
-} from "../input.ts";
+import { DEFAULT_MAX_INPUT_BYTES, formatInputError, InputError, parseArchOption, parseByteCount, readPolicyFile } from "../input.ts";
 import { lintPolicy } from "../lint/mod.ts";
 import { parseCommandLine } from "./args.ts";
 import { err, EXIT, out, UsageError } from "./output.ts";
@@ -34,13 +27,12 @@ probably wrong:
                          with --firecracker: no vmm, api or vcpu filter, or another one
 
 Options:
-  -t, --target-arch ARCH  ${ARCH_NAMES.join(", ")} (default: this machine's;
-                          case-insensitive; also ${Object.keys(ARCH_ALIASES).join(", ")})
-      --max-input-bytes N largest policy accepted (default ${DEFAULT_MAX_INPUT_BYTES}, 16 MiB)
+  -t, --target-arch ARCH  ${ARCH_NAMES.join(", ")} (default: this machine's)
       --firecracker       the policy is for Firecracker: warn when vmm, api or vcpu is
                           missing or another thread is present
       --format text|json  json: print {"ok", "errors", "warnings", "findings": [...]} on stdout
       --deny-warnings     exit 1 on warnings too
+      --max-input-bytes N largest policy read, in bytes (default ${DEFAULT_MAX_INPUT_BYTES})
   -h, --help              show this help
 
 Exit codes: 0 no errors (warnings allowed unless --deny-warnings), 1 errors
@@ -82,12 +74,12 @@ function readOptions(args: string[]): LintRun | "help" {
     throw error;
   }
   return {
+    maxInputBytes,
     input: positionals[0],
     arch,
     json: format === "json",
     denyWarnings: values["deny-warnings"] ?? false,
     firecracker: values.firecracker ?? false,
-    maxInputBytes,
   };
 }
 
