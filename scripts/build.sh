@@ -3,11 +3,13 @@
 #   dist/seccompiler-linux-x64 and dist/seccompiler-linux-arm64 (glibc).
 # Usage: sh scripts/build.sh [x64|arm64|all] [OUTDIR]   (default: all, dist/)
 #
-# --bytecode: the executable carries precompiled bytecode, so start-up skips
-# parsing the bundle (measured by `npm run bench`, scripts/bench/startup.ts).
-#
-# Hardening: a compiled Bun binary would otherwise load .env and bunfig.toml
-# (with preload scripts) from the current directory at start-up.
+# Hardening (README, "Injection"): a compiled Bun executable would otherwise
+# load .env and bunfig.toml (with preload scripts) from the current directory
+# (switched off with --no-compile-autoload-*), and act on BUN_OPTIONS,
+# BUN_INSPECT* and BUN_BE_BUN before our code runs: no build flag
+# turns those off, so scripts/harden-executable.ts blanks the names in the
+# runtime, and the build fails unless it did, and unless the result, when it
+# runs on this machine, ignores every one of them.
 # Cross-compiling fetches the target runtime (@oven/bun-linux-aarch64) from
 # the npm registry once and caches it.
 set -eu
@@ -16,12 +18,40 @@ bun="$root/node_modules/.bin/bun"
 which=${1:-all}
 outdir=${2:-"$root/dist"}
 mkdir -p "$outdir"
+
+# Runs the executable $1 with each injection variable pointing at a preload
+# that writes a marker; fails if any marker appears or --version misbehaves.
+verify() {
+  exe=$1
+  scratch=$(mktemp -d)
+  printf 'require("node:fs").writeFileSync(%s, "x");\n' "\"$scratch/INJECTED\"" >"$scratch/evil.js"
+  for assignment in "BUN_OPTIONS=--preload $scratch/evil.js" "BUN_INSPECT_PRELOAD=$scratch/evil.js" \
+    "BUN_INSPECT=ws://127.0.0.1:9/x" "BUN_BE_BUN=1" "NODE_OPTIONS=--require $scratch/evil.js"; do
+    version=$(cd "$scratch" && env "$assignment" "$exe" --version 2>&1) || true
+    case $version in
+      "seccompiler "[0-9]*) ;;
+      *) echo "build: $exe with $assignment did not run as seccompiler: $version" >&2; rm -rf "$scratch"; exit 1 ;;
+    esac
+    if [ -e "$scratch/INJECTED" ]; then
+      echo "build: $exe ran a preload from $assignment; not shipping it" >&2
+      rm -rf "$scratch"
+      exit 1
+    fi
+  done
+  rm -rf "$scratch"
+}
+
 build() {
   target=$1
   out="$outdir/seccompiler-$2"
-  "$bun" build --compile --bytecode --format=esm --target="$target" \
+  "$bun" build --compile --target="$target" \
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
     "$root/src/cli/main.ts" --outfile "$out.tmp"
+  "$bun" "$root/scripts/harden-executable.ts" "$out.tmp"
+  case "$(uname -m):$2" in
+    x86_64:linux-x64 | aarch64:linux-arm64) verify "$out.tmp" ;;
+    *) echo "build: $out is for another architecture; its injection check runs where it runs (test/injection.test.ts)" ;;
+  esac
   mv "$out.tmp" "$out"
   echo "built $out"
 }

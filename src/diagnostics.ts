@@ -85,7 +85,9 @@ export type DiagnosticCode =
   | "dangerous-syscall"
   // whole program and I/O
   | "program-too-long"
-  | "io";
+  | "io"
+  // compile: a filter file over Firecracker's 100,000-byte limit (a warning)
+  | "container-size";
 
 /** One problem found in a policy or in a filter built through the API. */
 export interface Diagnostic {

@@ -21,7 +21,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
 import { ARCH_ALIASES, ARCH_NAMES, type ArchName, hostArch, parseArchName } from "./arch/arch.ts";
 
@@ -424,6 +423,8 @@ function tooLarge(name: string, size: string, options: ReadOptions): InputError 
 
 /** Compares the bytes' SHA-256 with the pinned one. @private */
 function checkSha256(bytes: Uint8Array, name: string, options: ReadOptions): void {
+  // Loaded on demand: importing node:crypto up front costs every run's start-up, --sha256 or not (issue 11).
+  const { createHash } = process.getBuiltinModule("node:crypto");
   const actual = createHash("sha256").update(bytes).digest("hex");
   if (actual !== options.sha256) {
     throw new InputError(

@@ -256,7 +256,7 @@ describe("seccompiler lint (command line)", () => {
     assert.equal(run(["a.json", "--format", "xml"]).code, 2);
     const missing = run([join(work, "nope.json"), "--target-arch", "x86_64"]);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /cannot read .*nope\.json \(ENOENT\)/);
+    assert.match(missing.stderr, /cannot read policy .*nope\.json: no such file or directory \(ENOENT\)/);
     assert.doesNotMatch(missing.stderr, /at .*\.ts:\d+/);
     assert.match(run(["--help"]).stdout, /Usage: seccompiler lint/);
   });

@@ -120,11 +120,14 @@ export function isArchName(name: string): name is ArchName {
 export function getArch(name: ArchName): ArchInfo {
   let info = cache.get(name);
   if (info) return info;
-  const rows = SYSCALL_TABLES[name];
-  if (!rows) throw new Error(`no syscall table for ${name}`);
+  const table = SYSCALL_TABLES[name];
+  if (!table) throw new Error(`no syscall table for ${name}`);
   const syscalls = new Map<string, number>();
   const names = new Map<number, string>();
-  for (const [syscall, nr] of rows) {
+  for (const entry of table.split(",")) {
+    const space = entry.indexOf(" ");
+    const syscall = entry.slice(0, space);
+    const nr = Number(entry.slice(space + 1));
     syscalls.set(syscall, nr);
     if (!names.has(nr)) names.set(nr, syscall);
   }

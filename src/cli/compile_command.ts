@@ -9,20 +9,22 @@ import * as v from "valibot";
 import { ARCH_ALIASES, ARCH_NAMES, type ArchName, getArch } from "../arch/arch.ts";
 import { encodeProgram } from "../bpf/encode.ts";
 import { compilePolicy, type CompiledPolicy } from "../compile.ts";
-import { serializeBinary } from "../container.ts";
+import { DEFAULT_BYTES_LIMIT, serializeBinary } from "../container.ts";
 import { type Diagnostic, formatDiagnostic, PolicyError } from "../diagnostics.ts";
-import { writeFileAtomic } from "../fs.ts";
+import { OutputError, writeOutput, writeOutputs } from "../fs.ts";
 import {
   DEFAULT_MAX_INPUT_BYTES,
   describeSystemError,
   formatInputError,
   InputError,
+  MAX_BYTE_LIMIT,
   parseArchOption,
+  quoteName,
   parseByteCount,
   readPolicyFile,
 } from "../input.ts";
 import { parseCommandLine } from "./args.ts";
-import { err, EXIT, out, UsageError } from "./output.ts";
+import { err, EXIT, out, UsageError, writeAll } from "./output.ts";
 
 const HELP = `Usage: seccompiler [compile] --target-arch ARCH --input-file POLICY.json [options]
 
@@ -34,9 +36,13 @@ Options:
   -t, --target-arch ARCH   ${ARCH_NAMES.join(", ")} (case-insensitive; also ${Object.keys(ARCH_ALIASES).join(", ")})
   -i, --input-file FILE    the policy (UTF-8); "-" reads standard input
       --max-input-bytes N  largest policy accepted (default ${DEFAULT_MAX_INPUT_BYTES}, 16 MiB)
-  -o, --output-file FILE   where to write (default: seccomp_binary_filter.out)
+  -o, --output-file FILE   where to write (default: seccomp_binary_filter.out);
+                           "-" writes to standard output. A regular file there is
+                           replaced atomically (keeping its mode); a device or FIFO
+                           is written into; a symbolic link is refused unless it
+                           leads to a device or FIFO (e.g. /dev/stdout)
       --split-output       write raw <thread>.bpf files into the output file's
-                           directory instead of one container file
+                           directory instead of one container file (all or none)
   -b, --basic              deprecated: drop every argument check (the filter then
                            allows more than the policy says)
       --format text|json   json: print a machine-readable summary on stdout
@@ -94,11 +100,17 @@ function readOptions(args: string[]): CompileRun | "help" {
     format: values.format ?? "text",
   });
   if (!result.success) throw new UsageError(result.issues[0].message, "compile");
+  if (result.output.output === "-" && result.output.split) {
+    throw new UsageError("--split-output writes several files; it cannot write them to standard output (-o -)", "compile");
+  }
+  if (result.output.output === "-" && result.output.format === "json") {
+    throw new UsageError("-o - and --format json would both write to standard output; choose one", "compile");
+  }
   return { ...result.output, arch, maxInputBytes };
 }
 
-/** A problem with what compile writes, already phrased for the user. @private */
-class OutputError extends Error {}
+/** A thread name that cannot be a file name, already phrased for the user. @private */
+class FileNameError extends Error {}
 
 /** Raw-file names must stay inside the output directory. @private */
 function safeFileName(thread: string): boolean {
@@ -150,35 +162,50 @@ export function compileCommand(args: string[]): number {
   for (const warning of compiled.warnings) err(formatDiagnostic(warning, source.text));
 
   const written: string[] = [];
+  const notes: Diagnostic[] = [];
   try {
     if (options.split) {
       const unsafe = [...compiled.programs.keys()].filter((thread) => !safeFileName(thread));
       if (unsafe.length > 0) {
-        throw new OutputError(`seccompiler: error: cannot use thread name ${JSON.stringify(unsafe[0])} as a file name with --split-output`);
+        throw new FileNameError(`seccompiler: error: cannot use thread name ${quoteName(unsafe[0])} as a file name with --split-output`);
       }
       const directory = options.output.endsWith("/") ? options.output : dirname(options.output);
       const endian = getArch(options.arch).endian;
-      for (const [thread, program] of compiled.programs) {
-        const path = join(directory, `${thread}.bpf`);
-        writeFileAtomic(path, encodeProgram(program, endian));
-        written.push(path);
-      }
+      const files = [...compiled.programs].map(([thread, program]) => ({ path: join(directory, `${thread}.bpf`), data: encodeProgram(program, endian) }));
+      writeOutputs(files);
+      written.push(...files.map((file) => file.path));
     } else {
-      writeFileAtomic(options.output, serializeBinary(compiled.programs, { format: "bincode" }));
-      written.push(options.output);
+      // Over Firecracker's limit is a warning, not a refusal: the file is still a valid filter file.
+      const bytes = serializeBinary(compiled.programs, { format: "bincode", bytesLimit: MAX_BYTE_LIMIT });
+      if (bytes.length > DEFAULT_BYTES_LIMIT) {
+        const message = `the filter file is ${bytes.length} bytes; Firecracker refuses filter files over ${DEFAULT_BYTES_LIMIT} bytes`;
+        err(`seccompiler: warning: ${message}\n  hint: fewer threads or shorter policies; other readers may take it (disasm/check/exec: --bytes-limit)`);
+        notes.push({ code: "container-size", message, path: "$", severity: "warning" });
+      }
+      if (options.output === "-") {
+        if (!writeAll(1, bytes)) throw Object.assign(new Error("standard output refused the bytes"), { code: "EPIPE" });
+        written.push("-");
+      } else {
+        writeOutput(options.output, bytes);
+        written.push(options.output);
+      }
     }
   } catch (error) {
-    const message = error instanceof OutputError ? error.message : `seccompiler: error: cannot write ${options.output}: ${describeSystemError(error)}`;
+    const message = error instanceof FileNameError
+      ? error.message
+      : error instanceof OutputError
+      ? `seccompiler: error: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ""}`
+      : `seccompiler: error: cannot write ${options.output === "-" ? "standard output" : options.output}: ${describeSystemError(error)}`;
     err(message);
-    report(false, [...compiled.warnings, { code: "io", message, path: "$", severity: "error" }]);
+    report(false, [...compiled.warnings, ...notes, { code: "io", message, path: "$", severity: "error" }]);
     return EXIT.FAILURE;
   }
   const threads = [...compiled.programs].map(([name, program]) => ({ name, instructions: program.length }));
   if (json) {
-    report(true, compiled.warnings, { files: written, threads });
+    report(true, [...compiled.warnings, ...notes], { files: written, threads });
   } else {
     const summary = threads.map((t) => `${t.name} ${t.instructions}`).join(", ") || "no filters";
-    err(`seccompiler: wrote ${written.join(", ")} (${options.arch}; instructions: ${summary})`);
+    err(`seccompiler: wrote ${written.join(", ").replace(/^-$/, "standard output")} (${options.arch}; instructions: ${summary})`);
   }
   return EXIT.OK;
 }

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { ARCH_NAMES, type ArchName, hostArch, isArchName } from "../arch/arch.ts";
+import { ARCH_NAMES, type ArchName } from "../arch/arch.ts";
 import { type Diagnostic, formatDiagnostic } from "../diagnostics.ts";
+import { DEFAULT_MAX_INPUT_BYTES, formatInputError, InputError, parseArchOption, parseByteCount, readPolicyFile } from "../input.ts";
 import { lintPolicy } from "../lint/mod.ts";
 import { parseCommandLine } from "./args.ts";
 import { err, EXIT, out, UsageError } from "./output.ts";
@@ -32,13 +32,12 @@ Options:
                           missing or another thread is present
       --format text|json  json: print {"ok", "errors", "warnings", "findings": [...]} on stdout
       --deny-warnings     exit 1 on warnings too
+      --max-input-bytes N largest policy read, in bytes (default ${DEFAULT_MAX_INPUT_BYTES})
   -h, --help              show this help
 
 Exit codes: 0 no errors (warnings allowed unless --deny-warnings), 1 errors
 (or warnings with --deny-warnings) or unreadable file, 2 usage error.
 `;
-
-const ARCH_ALIASES: Record<string, ArchName> = { amd64: "x86_64", x64: "x86_64", arm64: "aarch64" };
 
 /** Validated options. @private */
 interface LintRun {
@@ -47,6 +46,7 @@ interface LintRun {
   readonly json: boolean;
   readonly denyWarnings: boolean;
   readonly firecracker: boolean;
+  readonly maxInputBytes: number;
 }
 
 /** argv → options, or a UsageError. @private */
@@ -56,6 +56,7 @@ function readOptions(args: string[]): LintRun | "help" {
     format: { type: "string" },
     "deny-warnings": { type: "boolean" },
     firecracker: { type: "boolean" },
+    "max-input-bytes": { type: "string" },
     help: { type: "boolean", short: "h" },
   }, true);
   if (values.help) return "help";
@@ -63,13 +64,17 @@ function readOptions(args: string[]): LintRun | "help" {
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`, "lint");
   const format = values.format ?? "text";
   if (format !== "text" && format !== "json") throw new UsageError('--format must be "text" or "json"', "lint");
-  const raw = values["target-arch"];
-  const arch = raw === undefined ? hostArch() : ARCH_ALIASES[raw.toLowerCase()] ?? raw.toLowerCase();
-  if (arch === undefined) throw new UsageError("this machine's architecture is not supported; give --target-arch", "lint");
-  if (!isArchName(arch)) {
-    throw new UsageError(`unknown architecture "${raw}" for --target-arch; expected one of ${ARCH_NAMES.join(", ")}`, "lint");
+  let arch: ArchName;
+  let maxInputBytes: number;
+  try {
+    arch = parseArchOption(values["target-arch"]);
+    maxInputBytes = parseByteCount(values["max-input-bytes"], "--max-input-bytes", DEFAULT_MAX_INPUT_BYTES);
+  } catch (error) {
+    if (error instanceof InputError) throw new UsageError(error.message, "lint");
+    throw error;
   }
   return {
+    maxInputBytes,
     input: positionals[0],
     arch,
     json: format === "json",
@@ -90,25 +95,6 @@ function findingJson(d: Diagnostic): Record<string, unknown> {
   };
 }
 
-/** The policy as text; "-" is standard input. Throws a message for the user. @private */
-function readPolicy(input: string): { text: string; file: string } {
-  const file = input === "-" ? "<stdin>" : input;
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(input === "-" ? 0 : input);
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    throw new Error(`cannot read ${file}${code ? ` (${code})` : ""}: ${(error as Error).message}`);
-  }
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new Error(`${file} is not valid UTF-8`);
-  }
-  return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, file };
-}
-
 /**
  * Runs `seccompiler lint` and returns the exit code.
  *
@@ -125,13 +111,14 @@ export function lintCommand(args: string[]): number {
   }
   let source: { text: string; file: string };
   try {
-    source = readPolicy(options.input);
+    source = readPolicyFile(options.input, { limit: options.maxInputBytes, allowStdin: true });
   } catch (error) {
-    const message = (error as Error).message;
+    if (!(error instanceof InputError)) throw error;
+    const message = formatInputError(error);
     if (options.json) {
       out(JSON.stringify({ ok: false, errors: 1, warnings: 0, findings: [{ severity: "error", code: "io", message, path: "$" }] }, null, 2));
     }
-    err(`seccompiler lint: error: ${message}`);
+    err(message);
     return EXIT.FAILURE;
   }
   const findings = lintPolicy(source.text, { arch: options.arch, file: source.file, firecracker: options.firecracker });

@@ -40,6 +40,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "report mistakes in a policy (wrong-arch syscalls, dead or redundant rules, dangerous allows)",
     load: async () => (await import("./lint_command.ts")).lintCommand,
   },
+  record: {
+    summary: "run a program and write the per-thread policy its run needed",
+    load: async () => (await import("./record_command.ts")).recordCommand,
+  },
   schema: {
     summary: "print the JSON Schema of the policy format",
     load: async () => (await import("./schema_command.ts")).schemaCommand,

@@ -16,7 +16,6 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import * as v from "valibot";
 import { actionFromValue, formatAction, SECCOMP_RET_ACTION_FULL, SECCOMP_RET } from "../action.ts";
 import type { ArchInfo } from "../arch/arch.ts";
 import type { Program } from "../bpf/insn.ts";
@@ -66,8 +65,9 @@ export const EXEC_EXIT = {
 } as const;
 
 /** Usage text of `seccompiler exec --help`. */
-export const EXEC_USAGE = `Usage: seccompiler exec (--filter-file FILE [--bytes-limit N] | --policy FILE)
-      options: EXEC_OPTIONS,
+export const EXEC_USAGE = `Usage: seccompiler exec (--filter-file FILE [--bytes-limit N] | --policy FILE [--max-input-bytes N])
+                        [--sha256 HEX] [--thread NAME] [--preserve-fds N] [--no-exec-guard] [--dry-run]
+                        -- PROGRAM [ARGS...]
 
 Installs one thread's seccomp filter on the launcher, then execve's PROGRAM
 (searched in PATH like execvp), which runs under the filter from its first
@@ -121,36 +121,22 @@ interface ExecOptions {
   readonly command: readonly string[];
 }
 
-/** The checks on option values that `parseArgs` cannot express. @private */
-const OptionsSchema = v.pipe(
-  v.object({
-    "filter-file": v.optional(v.pipe(v.string(), v.nonEmpty("--filter-file needs a file name"))),
-    policy: v.optional(v.pipe(v.string(), v.nonEmpty("--policy needs a file name"))),
-    "bytes-limit": v.optional(v.string()),
-    "max-input-bytes": v.optional(v.string()),
-    sha256: v.optional(v.string()),
-    thread: v.optional(v.pipe(v.string(), v.nonEmpty("--thread needs a name"))),
-    "no-exec-guard": v.optional(v.boolean()),
-    "dry-run": v.optional(v.boolean()),
-    "preserve-fds": v.optional(
-      v.pipe(
-        v.string(),
-        v.regex(/^[0-9]{1,6}$/, "--preserve-fds must be a whole number of descriptors"),
-        v.transform(Number),
-      ),
-    ),
-    help: v.optional(v.boolean()),
-  }),
-  v.check((o) => !(o["filter-file"] !== undefined && o.policy !== undefined), "give --filter-file or --policy, not both"),
-  v.check(
-    (o) => !(o["bytes-limit"] !== undefined && o["filter-file"] === undefined),
-    "--bytes-limit applies only to --filter-file",
-  ),
-  v.check(
-    (o) => !(o["max-input-bytes"] !== undefined && o.policy === undefined),
-    "--max-input-bytes applies only to --policy",
-  ),
-);
+/**
+ * The checks on option values that `parseArgs` cannot express, in order; the
+ * first that fails is reported. Plain code rather than a schema library: the
+ * exec path loads only what it uses (issue 11). @private
+ */
+function optionProblem(o: Partial<Record<keyof typeof EXEC_OPTIONS, string | boolean>>): string | undefined {
+  if (o["filter-file"] === "") return "--filter-file needs a file name";
+  if (o.policy === "") return "--policy needs a file name";
+  if (o.thread === "") return "--thread needs a name";
+  const fds = o["preserve-fds"];
+  if (fds !== undefined && !/^[0-9]{1,6}$/.test(String(fds))) return "--preserve-fds must be a whole number of descriptors";
+  if (o["filter-file"] !== undefined && o.policy !== undefined) return "give --filter-file or --policy, not both";
+  if (o["bytes-limit"] !== undefined && o["filter-file"] === undefined) return "--bytes-limit applies only to --filter-file";
+  if (o["max-input-bytes"] !== undefined && o.policy === undefined) return "--max-input-bytes applies only to --policy";
+  return undefined;
+}
 
 /** The launcher's own options (everything before `--`). @private */
 const EXEC_OPTIONS = {
@@ -195,11 +181,11 @@ function parseOptions(args: string[]): ExecOptions | "help" {
   }
   const terminator = parsed.tokens.find((token) => token.kind === "option-terminator");
   const stray = parsed.tokens.find((token) => token.kind === "positional" && (!terminator || token.index < terminator.index));
-  const result = v.safeParse(OptionsSchema, parsed.values);
-  if (!result.success) {
-    throw new LaunchError(result.issues[0].message, EXEC_EXIT.LAUNCHER_ERROR, "run 'seccompiler exec --help' for usage");
+  const values = parsed.values;
+  const problem = optionProblem(values);
+  if (problem !== undefined) {
+    throw new LaunchError(problem, EXEC_EXIT.LAUNCHER_ERROR, "run 'seccompiler exec --help' for usage");
   }
-  const values = result.output;
   if (stray && stray.kind === "positional") {
     throw new LaunchError(
       `unexpected argument "${stray.value}" before "--"`,
@@ -224,7 +210,7 @@ function parseOptions(args: string[]): ExecOptions | "help" {
     thread: values.thread,
     guard: !values["no-exec-guard"],
     dryRun: values["dry-run"] ?? false,
-    preserveFds: values["preserve-fds"] ?? 0,
+    preserveFds: values["preserve-fds"] === undefined ? 0 : Number(values["preserve-fds"]),
     command,
   };
 }

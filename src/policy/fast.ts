@@ -15,8 +15,9 @@
  * - duplicate keys (it keeps the last): the scan counts keys in the text,
  *   the validation counts keys in the objects; they differ when a key repeats;
  * - the spelling of numbers (`1.0`, `1e3` and `-0` parse to integers the
- *   positioned front end refuses): a `.`, `-`, `e` or `E` in a number token
- *   declines the fast path;
+ *   positioned front end refuses): a `-`, a fraction or an exponent in a
+ *   number that is the value of a key declines the fast path (numbers are
+ *   valid nowhere else);
  * - integers above 2^53 (rounded to the nearest double): the scan keeps
  *   every token of 16 or more digits as an exact bigint, keyed by its
  *   double; a double that two different tokens round to declines.
@@ -102,39 +103,19 @@ export function parseValidPolicy(text: string, arch: ArchInfo, basic: boolean): 
 }
 
 /**
- * Counts keys and collects long digit runs outside strings; undefined when a
- * number is written with `.`, `-`, `e` or `E`. The text is known to be
- * valid JSON (`JSON.parse` accepted it), so outside strings there are only
- * punctuation, whitespace, numbers and `true`/`false`/`null`. @private
+ * Counts keys and reads the number that follows a key, if one does;
+ * undefined when such a number is negative or written with a fraction or an
+ * exponent. The text is known to be valid JSON (`JSON.parse` accepted it),
+ * so every key is a string followed by `:`, and the scan jumps from string
+ * to string. Numbers elsewhere (in arrays) need no look: the validation
+ * accepts numbers only as the values of keys. @private
  */
 function scanText(text: string): Scan | undefined {
   const big = new Map<number, bigint | null>();
   let keys = 0;
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    // The part before the next string.
-    let quote = text.indexOf('"', i);
-    if (quote < 0) quote = n;
-    let digits = 0;
-    for (let j = i; j < quote; j++) {
-      const c = text.charCodeAt(j);
-      if (c >= 0x30 && c <= 0x39) {
-        digits++;
-        continue;
-      }
-      if (digits > 0) {
-        // A digit run ends here: an exponent or fraction follows, or the number ended.
-        if (c === 0x2e || c === 0x65 || c === 0x45) return undefined;
-        if (digits >= 16) addBig(big, text.slice(j - digits, j));
-        digits = 0;
-      }
-      if (c === 0x2d) return undefined; // "-": a negative number
-      if (c === 0x3a) keys++; // ":" follows a key (JSON.parse has checked the grammar)
-    }
-    if (digits >= 16) addBig(big, text.slice(quote - digits, quote));
-    if (quote >= n) break;
-    // Skip the string: find the closing quote that is not escaped.
+  let quote = text.indexOf('"');
+  while (quote >= 0) {
+    // The closing quote: the next one not escaped by an odd number of backslashes.
     let end = quote + 1;
     for (;;) {
       end = text.indexOf('"', end);
@@ -144,7 +125,22 @@ function scanText(text: string): Scan | undefined {
       if (backslashes % 2 === 0) break;
       end++;
     }
-    i = end + 1;
+    let i = end + 1;
+    let c = text.charCodeAt(i);
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++i);
+    if (c === 0x3a) {
+      keys++;
+      c = text.charCodeAt(++i);
+      while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++i);
+      if (c === 0x2d) return undefined; // a negative number
+      if (c >= 0x30 && c <= 0x39) {
+        const start = i;
+        do c = text.charCodeAt(++i); while (c >= 0x30 && c <= 0x39);
+        if (c === 0x2e || c === 0x65 || c === 0x45) return undefined; // a fraction or an exponent
+        if (i - start >= 16) addBig(big, text.slice(start, i));
+      }
+    }
+    quote = text.indexOf('"', i);
   }
   return { keys, big };
 }

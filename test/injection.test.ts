@@ -1,0 +1,132 @@
+/**
+ * No code reaches the launcher from the caller's environment or working
+ * directory, on the real kernel: with a hostile directory (bunfig.toml with a
+ * preload, .env, tsconfig.json, package.json) and each runtime variable that
+ * loads code (BUN_OPTIONS, BUN_INSPECT*, BUN_BE_BUN, NODE_OPTIONS), the
+ * preload never runs (its marker file never appears), the launcher still works
+ * and the target runs filtered — through the wrapper and through the
+ * standalone executable, whose runtime scripts/harden-executable.ts made deaf
+ * to those variables.
+ */
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { elfSection, hardenExecutable, NEUTRALISED } from "../scripts/harden-executable.ts";
+import { CLI } from "./support/paths.ts";
+import { standaloneExecutable } from "./support/standalone.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "seccompiler-injection-test-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const INJECTED = join(dir, "INJECTED");
+const evil = join(dir, "evil.js");
+// The preload writes the marker, then does what the reported attack did: starts the target itself.
+writeFileSync(evil, `require("node:fs").writeFileSync(${JSON.stringify(INJECTED)}, "x");\n`);
+writeFileSync(join(dir, "evil.mjs"), `import { writeFileSync } from "node:fs"; writeFileSync(${JSON.stringify(INJECTED)}, "x");\n`);
+writeFileSync(join(dir, "bunfig.toml"), 'preload = ["./evil.js"]\n[run]\npreload = ["./evil.js"]\n');
+writeFileSync(join(dir, ".env"), `BUN_OPTIONS=--preload ${evil}\nNODE_OPTIONS=--require ${evil}\nSECCOMPILER_DOTENV=1\n`);
+writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { paths: { "valibot": ["./evil.js"] } } }));
+writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "hostile", type: "commonjs", main: "evil.js" }));
+const policy = join(dir, "policy.json");
+writeFileSync(policy, JSON.stringify({ main: { default_action: "allow", filter_action: { errno: 1 }, filter: [{ syscall: "mkdir" }] } }));
+
+const vectors: [string, Record<string, string>][] = [
+  ["bunfig.toml, .env, tsconfig.json, package.json in the working directory", {}],
+  ["BUN_OPTIONS=--preload", { BUN_OPTIONS: `--preload ${evil}` }],
+  ["BUN_OPTIONS=--require", { BUN_OPTIONS: `--require=${evil}` }],
+  ["BUN_INSPECT_PRELOAD", { BUN_INSPECT_PRELOAD: evil }],
+  ["BUN_INSPECT with BUN_INSPECT_PRELOAD", { BUN_INSPECT: "ws://127.0.0.1:9/x", BUN_INSPECT_PRELOAD: evil }],
+  ["BUN_INSPECT_CONNECT_TO", { BUN_INSPECT_CONNECT_TO: "unix:///nonexistent", BUN_INSPECT_PRELOAD: evil }],
+  ["BUN_BE_BUN", { BUN_BE_BUN: "1" }],
+  ["NODE_OPTIONS=--require", { NODE_OPTIONS: `--require ${evil}` }],
+  ["NODE_OPTIONS=--import", { NODE_OPTIONS: `--import ${join(dir, "evil.mjs")}` }],
+];
+
+const launchers: [string, () => string[]][] = [
+  ["wrapper", () => [CLI]],
+  ["standalone executable", () => [standaloneExecutable()]],
+];
+
+describe("no injection into the launcher", () => {
+  for (const [name, launcher] of launchers) {
+    for (const [vector, env] of vectors) {
+      test(`${name}: ${vector}: the preload never runs, the target runs filtered`, { timeout: 300_000 }, () => {
+        rmSync(INJECTED, { force: true });
+        const status = join(dir, "target-status");
+        rmSync(status, { force: true });
+        const [bin, ...args] = launcher();
+        const run = spawnSync(bin, [...args, "exec", "--policy", policy, "--", "/bin/sh", "-c",
+          `grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status > ${status}; env > ${status}.env`], {
+          cwd: dir,
+          encoding: "utf8",
+          env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+          timeout: 60_000,
+        });
+        assert.equal(existsSync(INJECTED), false, "the preload ran");
+        assert.equal(run.status, 0, run.stderr);
+        assert.match(readFileSync(status, "utf8"), /Seccomp:\s+2/);
+        assert.match(readFileSync(status, "utf8"), /NoNewPrivs:\s+1/);
+        const targetEnv = readFileSync(`${status}.env`, "utf8");
+        assert.doesNotMatch(targetEnv, /SECCOMPILER_DOTENV/, ".env was not loaded");
+        // The caller's variables reach the program unchanged: only the launcher is kept from them.
+        for (const [key, value] of Object.entries(env)) assert.ok(targetEnv.includes(`${key}=${value}\n`), key);
+      });
+    }
+  }
+
+  test("standalone executable: BUN_BE_BUN does not turn it into the bun CLI", { timeout: 300_000 }, () => {
+    const run = spawnSync(standaloneExecutable(), ["-e", `require("fs").writeFileSync(${JSON.stringify(INJECTED)}, "x")`], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", BUN_BE_BUN: "1" },
+    });
+    assert.equal(existsSync(INJECTED), false);
+    assert.equal(run.status, 2, "seccompiler's own usage error");
+    assert.match(run.stderr, /Unknown option '-e'/);
+  });
+
+  test("hardening: the names are gone from the runtime part of the shipped executable, kept in the program", { timeout: 300_000 }, () => {
+    const file = readFileSync(standaloneExecutable());
+    const [start, end] = elfSection(file, ".bun")!;
+    const builtins = elfSection(file, ".bun_builtins")!;
+    for (const name of NEUTRALISED) {
+      const needle = Buffer.from(name);
+      for (let at = file.indexOf(needle); at !== -1; at = file.indexOf(needle, at + 1)) {
+        const inside = (at >= start && at < end) || (at >= builtins[0] && at < builtins[1]);
+        assert.ok(inside, `${name} still at byte ${at}, in the runtime`);
+      }
+    }
+  });
+
+  test("hardening refuses a file that is not a compiled executable (the build then stops)", () => {
+    assert.throws(() => hardenExecutable(readFileSync(realpathSync("/bin/sh"))), /not an ELF64 executable with .bun/);
+    assert.throws(() => hardenExecutable(new TextEncoder().encode("#!/bin/sh\n")), /not an ELF64 executable/);
+  });
+
+  for (const [name, launcher] of launchers) {
+    test(`${name}: BUN_JSC_* engine options still reach the runtime (README): no code runs, and a launcher they break fails closed`, { timeout: 300_000 }, () => {
+      rmSync(INJECTED, { force: true });
+      const marker = join(dir, "jsc-target-ran");
+      rmSync(marker, { force: true });
+      const [bin, ...args] = launcher();
+      // useJIT=0 disables the JIT that bun:ffi needs: the launcher cannot install anything.
+      const run = spawnSync(bin, [...args, "exec", "--policy", policy, "--", "/bin/sh", "-c", `touch ${marker}`], {
+        cwd: dir,
+        encoding: "utf8",
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", BUN_JSC_useJIT: "0" },
+        timeout: 60_000,
+      });
+      assert.equal(existsSync(INJECTED), false);
+      if (name === "wrapper") {
+        assert.equal(run.status, 0, run.stderr); // the wrapper removes every BUN_* variable
+        assert.equal(existsSync(marker), true);
+      } else {
+        assert.equal(run.status, 125, run.stderr);
+        assert.match(run.stderr, /bun:ffi requires the JIT/);
+        assert.equal(existsSync(marker), false, "the target must not have run");
+      }
+    });
+  }
+});
