@@ -155,7 +155,7 @@ if (main !== undefined) await applyFilter(main);
 });
 
 describe("npm bin", () => {
-  test("runs on the dependency Bun and ignores a hostile directory (bunfig.toml preload, .env, tsconfig paths, BUN_OPTIONS)", PACKAGE_TEST, () => {
+  test("runs on the dependency Bun and ignores a hostile directory (bunfig.toml preload, .env, tsconfig paths, BUN_OPTIONS, NODE_OPTIONS)", PACKAGE_TEST, () => {
     const { bin } = installedPackage();
     const dir = mkdtempSync(join(tmpdir(), "seccompiler-hostile-"));
     try {
@@ -166,7 +166,7 @@ describe("npm bin", () => {
       writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { paths: { "typebox": ["./evil.ts"], "valibot": ["./evil.ts"] } } }));
       writeFileSync(join(dir, "policy.json"), POLICY);
       // PATH without any bun: the bin must find the one the package depends on.
-      const env = cleanEnv({ BUN_OPTIONS: `--preload ${join(dir, "evil.ts")}`, PATH: "/usr/bin:/bin" });
+      const env = cleanEnv({ BUN_OPTIONS: `--preload ${join(dir, "evil.ts")}`, NODE_OPTIONS: `--require ${join(dir, "evil.ts")}`, PATH: "/usr/bin:/bin" });
       const run = (args: string[]) => spawnSync(bin, args, { cwd: dir, env, encoding: "utf8" });
 
       const version = run(["--version"]);
