@@ -103,9 +103,11 @@ export function selfCommand(args: readonly string[]): string[] {
     if (bun.main.startsWith("/$bunfs/")) return [process.execPath, ...args];
     return [process.execPath, ...process.execArgv, process.argv[1], ...args];
   }
-  const main = new URL(Deno.mainModule).pathname;
+  // Through globalThis, typed here: the npm package's declarations are built with tsc, which has no Deno namespace.
+  const deno = (globalThis as unknown as { Deno: { mainModule: string; execPath(): string } }).Deno;
+  const main = new URL(deno.mainModule).pathname;
   // The helper execve's an arbitrary program, which no Deno permission confines anyway.
-  return [Deno.execPath(), "run", "--quiet", "--no-check", "--allow-all", main, ...args];
+  return [deno.execPath(), "run", "--quiet", "--no-check", "--allow-all", main, ...args];
 }
 
 /** Sleeps `ms` milliseconds. @private */
