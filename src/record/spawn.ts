@@ -41,7 +41,8 @@ async function bindPosixSpawn(libc: Libc): Promise<PosixSpawn> {
  *
  * @example
  * ```ts
- * const pid = await spawnChild(libc, ["/bin/true"], process.env);
+ * import { openLibc } from "../install/mod.ts";
+ * const pid = await spawnChild(await openLibc(), ["/bin/true"], process.env);
  * ```
  */
 export async function spawnChild(libc: Libc, argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number> {

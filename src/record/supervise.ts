@@ -20,7 +20,14 @@ import { SECCOMP_RET } from "../action.ts";
 import { type ChildStatus, type Listener, NOTIFY, openListener, reapOne, takeDescriptor } from "./kernel.ts";
 import { spawnChild } from "./spawn.ts";
 
-/** A failure of the recorder itself (never of the target). */
+/**
+ * A failure of the recorder itself (never of the target).
+ *
+ * @example
+ * ```ts
+ * throw new RecordError("this kernel is too old to record", "record needs Linux 5.6");
+ * ```
+ */
 export class RecordError extends Error {
   /** Stable code. */
   readonly code = "record";
@@ -62,7 +69,8 @@ function kernelVersion(): [number, number] {
  *
  * @example
  * ```ts
- * checkKernel(libc); // throws RecordError on Linux < 5.6
+ * import { openLibc } from "../install/mod.ts";
+ * checkKernel(await openLibc()); // throws RecordError on Linux < 5.6
  * ```
  */
 export function checkKernel(libc: Libc): void {
@@ -125,7 +133,14 @@ function findListener(pid: number): number | undefined {
   return undefined;
 }
 
-/** Status of a process killed by a signal, or that exited, for the shell: 128 + signal like sh. */
+/**
+ * Status of a process killed by a signal, or that exited, for the shell: 128 + signal like sh.
+ *
+ * @example
+ * ```ts
+ * exitCode({ signal: 9, core: false }); // 137
+ * ```
+ */
 export function exitCode(status: ChildStatus): number {
   return "exited" in status ? status.exited : 128 + status.signal;
 }
