@@ -299,6 +299,18 @@ describe("--sha256 pins a file's exact bytes", () => {
     assert.equal(run(["check", "--policy", policy, "--sha256", wrong, "--syscall", "read"]).code, 1);
   });
 
+  test("convert: a wrong digest is refused and nothing is written; the right one converts", () => {
+    const converted = join(work, "converted.out");
+    const wrong = run(["convert", "-i", filterFile, "-o", converted, "--sha256", "0".repeat(64)]);
+    assert.equal(wrong.code, 1, wrong.stderr);
+    assert.match(wrong.stderr, /SHA-256/);
+    assert.equal(existsSync(converted), false);
+    assert.equal(run(["convert", "-i", filterFile, "-o", converted, "--sha256", "nothex"]).code, 2);
+    const right = run(["convert", "-i", filterFile, "-o", converted, "--sha256", filterSha]);
+    assert.equal(right.code, 0, right.stderr);
+    assert.ok(existsSync(converted));
+  });
+
   test("exec: a wrong or malformed digest is exit 125 and the target never starts; the right one runs it", () => {
     const wrong = "0".repeat(64);
     for (const sha of [wrong, "nothex"]) {

@@ -18,7 +18,7 @@ import {
 } from "../container.ts";
 import { FIRECRACKER_LAYOUTS, firecrackerFormat, FirecrackerVersionError } from "../firecracker.ts";
 import { OutputError, writeOutput } from "../fs.ts";
-import { describeSystemError, formatInputError, InputError, parseByteCount, readInputFile } from "../input.ts";
+import { describeSystemError, formatInputError, InputError, parseByteCount, parseSha256, readInputFile } from "../input.ts";
 import { parseCommandLine } from "./args.ts";
 import { err, EXIT, out, UsageError } from "./output.ts";
 
@@ -36,6 +36,7 @@ Options:
       --firecracker VERSION  write the layout this Firecracker release reads
       --container bitcode|bincode  the input's layout, when detection cannot tell
       --bytes-limit N        largest input accepted (default ${DEFAULT_BYTES_LIMIT}, Firecracker's limit)
+      --sha256 HEX           refuse the input unless its SHA-256 is HEX
       --format text|json     json: print a machine-readable summary on stdout
   -h, --help                 show this help
 
@@ -71,6 +72,7 @@ export function convertCommand(args: string[]): number {
     firecracker: { type: "string" },
     container: { type: "string" },
     "bytes-limit": { type: "string" },
+    sha256: { type: "string" },
     format: { type: "string" },
     help: { type: "boolean", short: "h" },
   }, true);
@@ -101,8 +103,10 @@ export function convertCommand(args: string[]): number {
     to = target;
   }
   let bytesLimit: number;
+  let sha256: string | undefined;
   try {
     bytesLimit = parseByteCount(values["bytes-limit"], "--bytes-limit", DEFAULT_BYTES_LIMIT);
+    sha256 = parseSha256(values.sha256);
   } catch (error) {
     if (error instanceof InputError) throw new UsageError(error.message, "convert");
     throw error;
@@ -116,7 +120,7 @@ export function convertCommand(args: string[]): number {
   };
   let read;
   try {
-    const bytes = readInputFile(input, { what: "filter file", limit: bytesLimit, limitOption: "--bytes-limit", regularOnly: true });
+    const bytes = readInputFile(input, { what: "filter file", limit: bytesLimit, limitOption: "--bytes-limit", regularOnly: true, sha256 });
     read = readContainer(bytes, { bytesLimit, ...(from ? { format: from } : {}) });
   } catch (error) {
     if (error instanceof ContainerError) {
