@@ -1,25 +1,27 @@
 /**
  * `npm run bench`: seccompiler's filters against libseccomp's, on Firecracker's
- * x86_64 policy (one filter per thread: vmm, api, vcpu).
+ * x86_64 and aarch64 policies and the large ioctl fixture (policies/vmm-ioctl.json),
+ * one filter per thread; then the extra sections (scripts/bench/sections.ts);
+ * then every ratio next to its target.
  *
  * For each thread it compares seccompiler's program with libseccomp's default
  * program and libseccomp's binary tree (`CTL_OPTIMIZE` 2): program size,
  * instructions executed (seccompiler's interpreter runs all three programs),
  * syscalls the kernel's action cache skips, and the real cost per system call
- * with the filter installed (child processes, x86_64 hosts only).
+ * with the filter installed (child processes, for policies of the host's arch).
  * See docs/bench.md.
  *
- * Usage: bun scripts/bench.ts [--format table|json] [--policy FILE] [--no-kernel]
- *        [--iterations N] [--repetitions N] [--rounds N]
+ * Usage: bun scripts/bench.ts [--format table|json] [--policy FILE [--arch ARCH]] [--no-kernel]
+ *        [--quick] [--skip SECTION] [--iterations N] [--repetitions N] [--rounds N]
  *
  * @module
  */
 import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism, release } from "node:os";
-import { dirname, relative, resolve } from "node:path";
+import { basename, dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { type ArchName, hostArch } from "../src/arch/arch.ts";
+import { type ArchName, hostArch, isArchName } from "../src/arch/arch.ts";
 import type { Program } from "../src/bpf/insn.ts";
 import { compilePolicy } from "../src/compile.ts";
 import { PolicyError } from "../src/diagnostics.ts";
@@ -43,29 +45,53 @@ import {
   type BenchResult,
   formatTable,
   type KernelFigure,
+  policyTargets,
+  type PolicyResult,
   RATIO_FIGURES,
+  type SectionOutput,
+  type TargetCheck,
+  targetMet,
   type ThreadResult,
   type Variant,
   type VariantResult,
   VARIANTS,
 } from "./bench/report.ts";
-import { buildWorkload } from "./bench/workload.ts";
+import { SECTIONS } from "./bench/sections.ts";
 import { formatStartup, measureStartup, type StartupResult } from "./bench/startup.ts";
+import { buildWorkload } from "./bench/workload.ts";
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const DEFAULT_POLICY = resolve(
-  process.env.SECCOMPILER_CORPUS || resolve(REPO_ROOT, "..", "shared", "corpus", "firecracker"),
-  "x86_64-unknown-linux-musl.json",
-);
-const ARCH: ArchName = "x86_64";
+const CORPUS = process.env.SECCOMPILER_CORPUS || resolve(REPO_ROOT, "..", "shared", "corpus", "firecracker");
+
+/** A policy measured on one architecture, with its targets. @private */
+interface Subject {
+  readonly path: string;
+  readonly arch: ArchName;
+  /** Whether the 100+-values targets apply (the ioctl fixture). */
+  readonly valueSearch: boolean;
+  /** Whether it lives outside the repository (the corpus): a hint if missing. */
+  readonly corpus: boolean;
+}
+
+/** What `npm run bench` measures by default. @private */
+const DEFAULT_SUBJECTS: readonly Subject[] = [
+  { path: resolve(CORPUS, "x86_64-unknown-linux-musl.json"), arch: "x86_64", valueSearch: false, corpus: true },
+  { path: resolve(CORPUS, "aarch64-unknown-linux-musl.json"), arch: "aarch64", valueSearch: false, corpus: true },
+  { path: resolve(REPO_ROOT, "policies", "vmm-ioctl.json"), arch: "x86_64", valueSearch: true, corpus: false },
+];
 
 const USAGE = `Usage: bun scripts/bench.ts [options]
 
-Compares seccompiler's filters with libseccomp's on Firecracker's x86_64 policy.
+Compares seccompiler's filters with libseccomp's on Firecracker's x86_64 and aarch64
+policies and on policies/vmm-ioctl.json, runs the extra sections (${SECTIONS.map((s) => s.id).join(", ")}),
+and prints every ratio next to its target.
 
   --format table|json   output format (default table)
-  --policy FILE         policy to measure (default ../shared/corpus/firecracker/x86_64-unknown-linux-musl.json)
+  --policy FILE         measure only this policy (targets as for the corpus)
+  --arch ARCH           its architecture (default x86_64)
   --no-kernel           skip the real-kernel timing
+  --quick               --no-kernel, and fewer repetitions in the sections
+  --skip SECTION        do not run this section (repeatable)
   --no-startup          skip the start-up and compile-speed rows (scripts/bench/startup.ts)
   --startup-runs N      rounds of each start-up row (default 21)
   --iterations N        calls per timed loop (default 200000)
@@ -168,7 +194,10 @@ function checkReturned(key: string, call: TimedCall, job: JobSamples, baseline: 
 interface Options {
   readonly format: "table" | "json";
   readonly policy?: string;
+  readonly arch: ArchName;
   readonly kernel: boolean;
+  readonly quick: boolean;
+  readonly skip: readonly string[];
   readonly startup: boolean;
   readonly startupRuns: number;
   readonly timing: KernelOptions;
@@ -181,7 +210,10 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     options: {
       format: { type: "string", default: "table" },
       policy: { type: "string" },
+      arch: { type: "string" },
       "no-kernel": { type: "boolean", default: false },
+      quick: { type: "boolean", default: false },
+      skip: { type: "string", multiple: true, default: [] },
       "no-startup": { type: "boolean", default: false },
       "startup-runs": { type: "string" },
       iterations: { type: "string" },
@@ -195,12 +227,23 @@ function parseOptions(argv: readonly string[]): Options | undefined {
   if (values.format !== "table" && values.format !== "json") {
     throw new UsageError(`--format must be table or json, not "${values.format}"`);
   }
+  const arch = values.arch ?? "x86_64";
+  if (!isArchName(arch)) throw new UsageError(`--arch must be an architecture seccompiler knows, not "${arch}"`);
+  if (values.arch !== undefined && values.policy === undefined) throw new UsageError("--arch goes with --policy");
+  for (const id of values.skip) {
+    if (!SECTIONS.some((s) => s.id === id)) {
+      throw new UsageError(`--skip: no section "${id}" (sections: ${SECTIONS.map((s) => s.id).join(", ")})`);
+    }
+  }
   return {
     format: values.format,
     policy: values.policy,
-    kernel: !values["no-kernel"],
+    arch,
+    quick: values.quick,
+    skip: values.skip,
     startup: !values["no-startup"],
     startupRuns: positive("startup-runs", values["startup-runs"], 21),
+    kernel: !values["no-kernel"] && !values.quick,
     timing: {
       iterations: positive("iterations", values.iterations, 200_000),
       repetitions: positive("repetitions", values.repetitions, 5),
@@ -212,18 +255,17 @@ function parseOptions(argv: readonly string[]): Options | undefined {
   };
 }
 
-/** The policy's path and its label for the report; throws {@link SetupError} when it is missing. @private */
-function locatePolicy(given: string | undefined): { path: string; label: string } {
-  const path = given ? resolve(given) : DEFAULT_POLICY;
-  const label = relative(REPO_ROOT, path);
-  if (!existsSync(path)) {
-    const hint = given
-      ? ""
-      : "\nThe Firecracker corpus is expected beside the repository (../shared/corpus/firecracker/); " +
-        "pass --policy FILE to measure another x86_64 policy.";
+/** The policy's label for the report; throws {@link SetupError} when it is missing. @private */
+function locatePolicy(subject: Subject): { path: string; label: string } {
+  const label = relative(REPO_ROOT, subject.path);
+  if (!existsSync(subject.path)) {
+    const hint = subject.corpus
+      ? "\nThe Firecracker corpus is expected beside the repository (../shared/corpus/firecracker/, or " +
+        "SECCOMPILER_CORPUS); pass --policy FILE to measure another policy."
+      : "";
     throw new SetupError(`policy not found: ${label}${hint}`);
   }
-  return { path, label };
+  return { path: subject.path, label };
 }
 
 /** Every thread's filter and its three programs. @private */
@@ -234,15 +276,15 @@ interface Subjects {
 }
 
 /** Compiles the policy with seccompiler and with libseccomp. @private */
-function compileSubjects(policy: { path: string; label: string }): Subjects {
+function compileSubjects(policy: { path: string; label: string }, arch: ArchName): Subjects {
   const python = findPython();
   if (python === undefined) {
     throw new SetupError(
       "libseccomp's Python binding is missing: install Debian's python3-seccomp (apt-get install python3-seccomp)",
     );
   }
-  const compiled = compilePolicy(readFileSync(policy.path, "utf8"), ARCH, { file: policy.label });
-  const libseccomp = buildLibseccompPrograms(python, ARCH, compiled.filters);
+  const compiled = compilePolicy(readFileSync(policy.path, "utf8"), arch, { file: policy.label });
+  const libseccomp = buildLibseccompPrograms(python, arch, compiled.filters);
   const programs = new Map<string, Record<Variant, Program>>();
   for (const thread of compiled.filters.keys()) {
     programs.set(thread, {
@@ -368,48 +410,107 @@ function threadResult(
 }
 
 /** Why the kernel part cannot run here, if it cannot. @private */
-function kernelUnavailable(options: Options): string | undefined {
-  if (!options.kernel) return "--no-kernel";
-  if (process.platform !== "linux" || hostArch() !== ARCH) return `the host is not Linux ${ARCH}`;
+function kernelUnavailable(options: Options, arch: ArchName): string | undefined {
+  if (!options.kernel) return options.quick ? "--quick" : "--no-kernel";
+  if (process.platform !== "linux" || hostArch() !== arch) return `the host is not Linux ${arch}`;
   if (!("Bun" in globalThis)) return "the kernel part needs Bun";
   return undefined;
 }
 
-function main(): number {
-  const started = performance.now();
-  const options = parseOptions(process.argv.slice(2));
-  if (options === undefined) {
-    console.log(USAGE);
-    return 0;
-  }
-  const policy = locatePolicy(options.policy);
-  const subjects = compileSubjects(policy);
+/** The thread's ratios next to the targets. @private */
+function threadTargets(label: string, subject: Subject, t: ThreadResult): TargetCheck[] {
+  const checks: TargetCheck[] = policyTargets(subject.valueSearch).map((target) => ({
+    subject: `${label} / ${t.thread}`,
+    figure: target.label,
+    ratio: t.ratios.vsLibseccompTree[target.figure],
+    target: target.target,
+  }));
+  checks.push({
+    subject: `${label} / ${t.thread}`,
+    figure: "syscalls the action cache skips",
+    ratio: t.ratios.vsLibseccompTree.cached,
+    target: 1,
+    min: 1,
+  });
+  return checks;
+}
+
+/** Measures one policy. @private */
+function measurePolicy(subject: Subject, options: Options): PolicyResult & { libseccompVersion: string } {
+  const policy = locatePolicy(subject);
+  const subjects = compileSubjects(policy, subject.arch);
   const figures = measureStatic(subjects);
-  const kernelSkipped = kernelUnavailable(options);
+  const kernelSkipped = kernelUnavailable(options, subject.arch);
   const kernel = kernelSkipped === undefined ? measureKernel(subjects, options.timing) : undefined;
   const threads = [...subjects.filters].map(([thread, filter]) =>
     threadResult(thread, filter, subjects.programs.get(thread)!, figures.get(thread)!, kernel)
   );
   const baseline = kernel?.samples.get("baseline");
-  const result: BenchResult = {
+  const label = `${basename(policy.path)} ${subject.arch}`;
+  return {
     policy: policy.label,
-    arch: ARCH,
-    machine: machine(subjects.libseccompVersion),
+    arch: subject.arch,
     ...(baseline
       ? {
         kernel: {
           iterations: options.timing.iterations,
           repetitions: options.timing.repetitions,
           rounds: options.timing.rounds,
-          baseline: Object.fromEntries([...baseline.samples].map(([label, s]) => [label, summarize(s)])),
+          baseline: Object.fromEntries([...baseline.samples].map(([call, s]) => [call, summarize(s)])),
         },
       }
       : { kernelSkipped }),
     threads,
+    targets: threads.flatMap((t) => threadTargets(label, subject, t)),
+    libseccompVersion: subjects.libseccompVersion,
+  };
+}
+
+/** Runs the sections not skipped. @private */
+async function runSections(options: Options): Promise<Record<string, SectionOutput>> {
+  const out: Record<string, SectionOutput> = {};
+  for (const section of SECTIONS) {
+    if (options.skip.includes(section.id)) continue;
+    const progress = options.timing.progress ?? (() => {});
+    const result = await section.run({ repoRoot: REPO_ROOT, quick: options.quick, progress });
+    clearProgress();
+    out[section.id] = {
+      id: section.id,
+      title: section.title,
+      header: result.header,
+      rows: result.rows,
+      notes: result.notes ?? [],
+      targets: result.targets ?? [],
+      data: result.data,
+    };
+  }
+  return out;
+}
+
+async function main(): Promise<number> {
+  const started = performance.now();
+  const options = parseOptions(process.argv.slice(2));
+  if (options === undefined) {
+    console.log(USAGE);
+    return 0;
+  }
+  const subjects: readonly Subject[] = options.policy
+    ? [{ path: resolve(options.policy), arch: options.arch, valueSearch: false, corpus: false }]
+    : DEFAULT_SUBJECTS;
+  const measured = subjects.map((subject) => measurePolicy(subject, options));
+  const sections = await runSections(options);
+  const checks = [...measured.flatMap((p) => p.targets), ...Object.values(sections).flatMap((s) => s.targets)];
+  const result: BenchResult = {
+    machine: machine(measured[0]?.libseccompVersion ?? "unknown"),
+    policies: measured.map(({ libseccompVersion: _, ...p }) => p),
+    sections,
+    targets: { checks, met: checks.filter(targetMet).length, total: checks.length },
     seconds: (performance.now() - started) / 1000,
   };
-  const startup: StartupResult | undefined = options.startup
-    ? measureStartup({ policyPath: policy.path, runs: options.startupRuns, progress: options.timing.progress })
+  // Start-up and compile-speed rows (issue 11): on the first x86_64 policy measured.
+  const startupPolicy = subjects.find((s) => s.arch === "x86_64");
+  const startup: StartupResult | undefined = options.startup && startupPolicy
+    ? measureStartup({ policyPath: startupPolicy.path, runs: options.startupRuns, progress: options.timing.progress })
     : undefined;
   clearProgress();
   if (options.format === "json") console.log(JSON.stringify(startup ? { ...result, startup } : result, null, 2));
@@ -418,7 +519,7 @@ function main(): number {
 }
 
 try {
-  process.exitCode = main();
+  process.exitCode = await main();
 } catch (error) {
   clearProgress();
   const code = (error as { code?: unknown }).code;

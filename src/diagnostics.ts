@@ -121,9 +121,10 @@ export class PolicyError extends Error {
   /** Every problem found. */
   readonly diagnostics: readonly Diagnostic[];
   constructor(diagnostics: readonly Diagnostic[], source?: string) {
-    super(diagnostics.map((d) => formatDiagnostic(d, source)).join("\n"));
+    const bounded = diagnostics.map(boundDiagnostic);
+    super(bounded.map((d) => formatDiagnostic(d, source)).join("\n"));
     this.name = "PolicyError";
-    this.diagnostics = diagnostics;
+    this.diagnostics = bounded;
   }
 }
 
@@ -143,7 +144,8 @@ export class PolicyError extends Error {
  * formatDiagnostic({ code: "io", message: "bad", path: "$", severity: "error" }); // "error: bad\n  at $"
  * ```
  */
-export function formatDiagnostic(diagnostic: Diagnostic, source?: string): string {
+export function formatDiagnostic(unbounded: Diagnostic, source?: string): string {
+  const diagnostic = boundDiagnostic(unbounded);
   const { position } = diagnostic;
   const where = position ? `${position.file}:${position.line}:${position.column}: ` : "";
   const lines = [`${where}${diagnostic.severity}: ${diagnostic.message}`, `  at ${diagnostic.path}`];
@@ -160,6 +162,78 @@ export function formatDiagnostic(diagnostic: Diagnostic, source?: string): strin
   }
   if (diagnostic.hint) lines.push(`  hint: ${diagnostic.hint}`);
   return lines.join("\n");
+}
+
+/** Longest user-supplied name quoted whole in a message ({@link quoteName}). */
+export const QUOTED_NAME_MAX = 64;
+
+/**
+ * Quotes a user-supplied name for a message, cutting it when it is longer
+ * than `max` characters so that a hostile input cannot make a message huge.
+ *
+ * @example
+ * ```ts
+ * quoteName("vmm"); // "\"vmm\""
+ * quoteName("a".repeat(1000)); // "\"aaaa…\" (1000 characters)"
+ * ```
+ */
+export function quoteName(name: string, max = QUOTED_NAME_MAX): string {
+  if (name.length <= max) return JSON.stringify(name);
+  return `${JSON.stringify(name.slice(0, max)).slice(0, -1)}…" (${name.length} characters)`;
+}
+
+/**
+ * The diagnostic with every quoted string in its message and hint, and every
+ * long key in its path, cut to {@link QUOTED_NAME_MAX} characters: a 50 MB
+ * syscall name is reported by its first characters and its length, never
+ * copied into the message, the path and a "did you mean" three times over.
+ *
+ * @example
+ * ```ts
+ * boundDiagnostic({ code: "unknown-syscall", message: `unknown syscall "${"a".repeat(1000)}"`, path: "$", severity: "error" }).message.length; // < 100
+ * ```
+ */
+export function boundDiagnostic(diagnostic: Diagnostic): Diagnostic {
+  const { message, path, hint } = diagnostic;
+  const long = message.length > 4 * QUOTED_NAME_MAX || path.length > 4 * QUOTED_NAME_MAX || (hint?.length ?? 0) > 4 * QUOTED_NAME_MAX;
+  if (!long) return diagnostic;
+  return {
+    ...diagnostic,
+    message: shortenQuoted(message),
+    path: path.replace(/[^.[\]"]{65,}/g, (key) => `${key.slice(0, QUOTED_NAME_MAX)}…(${key.length} characters)`),
+    ...(hint === undefined ? {} : { hint: shortenQuoted(hint) }),
+  };
+}
+
+/**
+ * Cuts each JSON-quoted string of `text` longer than {@link QUOTED_NAME_MAX},
+ * and the text itself past 4096 characters. A plain scan, not a regular
+ * expression: engines give up on an alternation repeated millions of times.
+ * @private
+ */
+function shortenQuoted(text: string): string {
+  let out = "";
+  let i = 0;
+  while (i < text.length && out.length <= 4096) {
+    const open = text.indexOf('"', i);
+    if (open < 0) {
+      out += text.slice(i);
+      break;
+    }
+    let close = open + 1;
+    while (close < text.length && text[close] !== '"') close += text[close] === "\\" ? 2 : 1;
+    out += text.slice(i, open);
+    const inner = text.slice(open + 1, Math.min(close, text.length));
+    if (inner.length <= QUOTED_NAME_MAX) {
+      out += `"${inner}"`;
+    } else {
+      // Drop a half-cut escape sequence at the end.
+      const head = inner.slice(0, QUOTED_NAME_MAX).replace(/\\(u[0-9a-fA-F]{0,3})?$/, "");
+      out += `"${head}…" (${inner.length} characters)`;
+    }
+    i = close + 1;
+  }
+  return out.length > 4096 ? `${out.slice(0, 4096)}…` : out;
 }
 
 /** Lines up to this long are quoted whole. */
@@ -186,7 +260,8 @@ function excerptAt(source: string, position: SourcePosition): { text: string; ca
   const shortEnd = lineEnd(Math.min(source.length, lineStart + EXCERPT_WHOLE_LINE + 1));
   const whole = shortEnd - lineStart <= EXCERPT_WHOLE_LINE && (shortEnd === source.length || source.charCodeAt(shortEnd) === 10);
   const from = whole ? lineStart : Math.max(lineStart, offset - EXCERPT_CONTEXT);
-  const to = whole ? shortEnd : lineEnd(Math.min(source.length, offset + Math.max(position.length, 1) + EXCERPT_CONTEXT));
+  // A huge value (a 50 MB name) is shown by its start only: the caret line stops with the excerpt.
+  const to = whole ? shortEnd : lineEnd(Math.min(source.length, offset + Math.min(Math.max(position.length, 1), EXCERPT_CONTEXT) + EXCERPT_CONTEXT));
   const cutEnd = to < source.length && source.charCodeAt(to) !== 10;
   let text = source.slice(from, to).replace(/\r$/, "");
   let caretStart = offset - from;

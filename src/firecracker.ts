@@ -153,7 +153,7 @@ export function checkFirecrackerThreads(
       FIRECRACKER_THREADS.map((t) => `"${t}"`).join(", ")
     }`,
     path: "$",
-    hint: `add a "${thread}" thread to the policy`,
+    hint: `add a thread named "${thread}" to the policy`,
     severity: "warning",
     ...(root ? { position: root } : {}),
   }));

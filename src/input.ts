@@ -23,6 +23,9 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
 import { ARCH_ALIASES, ARCH_NAMES, type ArchName, hostArch, parseArchName } from "./arch/arch.ts";
+import { quoteName } from "./diagnostics.ts";
+
+export { quoteName };
 
 /** Default cap on a policy's size, checked before parsing (`--max-input-bytes` raises it). */
 export const DEFAULT_MAX_INPUT_BYTES = 16 * 1024 * 1024;
@@ -33,9 +36,6 @@ export const DEFAULT_MAX_INPUT_BYTES = 16 * 1024 * 1024;
  * command line says.
  */
 export const MAX_BYTE_LIMIT = 1024 * 1024 * 1024;
-
-/** Longest name quoted whole in a message; longer ones are cut (see {@link quoteName}). */
-export const QUOTED_NAME_MAX = 64;
 
 /** Why an input was refused. Stable: scripts may match on it. */
 export type InputErrorCode =
@@ -187,21 +187,6 @@ export function repeatedOption(tokens: readonly Token[], options: Readonly<Recor
     seen.add(token.name);
   }
   return undefined;
-}
-
-/**
- * Quotes a user-supplied name for a message, cutting it when it is longer
- * than `max` characters so that a hostile input cannot make a message huge.
- *
- * @example
- * ```ts
- * quoteName("vmm"); // "\"vmm\""
- * quoteName("a".repeat(1000)); // "\"aaaa…\" (1000 characters)"
- * ```
- */
-export function quoteName(name: string, max = QUOTED_NAME_MAX): string {
-  if (name.length <= max) return JSON.stringify(name);
-  return `${JSON.stringify(name.slice(0, max)).slice(0, -1)}…" (${name.length} characters)`;
 }
 
 // ---------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 /**
- * Pins what the compiler produces for `policies/example.json` and every thread of Firecracker's
- * policies: program length, and the mean and worst instructions executed on the benchmark's
- * workload (scripts/bench). No other test notices when code generation or the optimizer gets
+ * Pins what the compiler produces for `policies/example.json`, the large ioctl fixture
+ * `policies/vmm-ioctl.json` and every thread of Firecracker's policies: program length, and the
+ * mean and worst instructions executed on the benchmark's workload (scripts/bench), overall and
+ * for the calls that match an argument rule, and the mean over calls the action cache cannot skip.
+ * It also checks that the kernel's action cache skips exactly the unconditionally allowed syscalls. No other test notices when code generation or the optimizer gets
  * worse while staying correct — dropping `optimizeProgram` from src/compile.ts passes every
  * semantic test — so a change of any figure here must be deliberate.
  *
@@ -18,6 +20,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ArchName } from "../src/arch/arch.ts";
 import { compilePolicy } from "../src/compile.ts";
+import { getArch } from "../src/arch/arch.ts";
+import { actionCacheReport } from "../src/bpf/cache.ts";
 import { measureProgram } from "../scripts/bench/figures.ts";
 import { buildWorkload } from "../scripts/bench/workload.ts";
 import { CORPUS, HAVE_CORPUS, REPO_ROOT } from "./support/paths.ts";
@@ -31,6 +35,12 @@ interface Figures {
   readonly meanSteps: number;
   /** Most instructions executed on any call of the workload. */
   readonly worstSteps: number;
+  /** Mean instructions executed per call matching an argument rule, to 3 decimals. */
+  readonly ruleMeanSteps: number;
+  /** Most instructions executed by a call matching an argument rule. */
+  readonly ruleWorstSteps: number;
+  /** Mean instructions executed per call the action cache cannot skip, to 3 decimals. */
+  readonly uncachedMeanSteps: number;
 }
 
 /** "<policy> <arch>" → thread → figures. */
@@ -60,6 +70,9 @@ function measure(path: string, arch: ArchName): Record<string, Figures> {
       instructions: figures.instructions,
       meanSteps: Math.round(figures.meanSteps * 1000) / 1000,
       worstSteps: figures.worstSteps,
+      ruleMeanSteps: Math.round(figures.ruleMeanSteps * 1000) / 1000,
+      ruleWorstSteps: figures.ruleWorstSteps,
+      uncachedMeanSteps: Math.round(figures.uncachedMeanSteps * 1000) / 1000,
     };
   }
   return out;
@@ -79,9 +92,50 @@ function check(key: string, path: string, arch: ArchName): void {
   );
 }
 
+/** The large ioctl fixture (docs/bench.md): about 100 syscalls, ioctl with 150+ request values. */
+const FIXTURE = join(REPO_ROOT, "policies", "vmm-ioctl.json");
+
 describe("compiled size and instructions executed", () => {
   for (const arch of ["x86_64", "aarch64"] as const) {
     test(`policies/example.json for ${arch}`, () => check(`example.json ${arch}`, join(REPO_ROOT, "policies", "example.json"), arch));
+    test(`policies/vmm-ioctl.json for ${arch}`, () => check(`vmm-ioctl.json ${arch}`, FIXTURE, arch));
+  }
+});
+
+/**
+ * The kernel's action cache (emulated by actionCacheReport) must skip exactly the syscalls the
+ * policy allows whatever their arguments: one fewer and every call of it runs the filter, one
+ * more and the filter is bypassed for arguments it should check.
+ */
+function checkCache(path: string, arch: ArchName): void {
+  const { programs, filters } = compilePolicy(readFileSync(path, "utf8"), arch, { file: path });
+  const info = getArch(arch);
+  for (const [thread, program] of programs) {
+    const filter = filters.get(thread)!;
+    const allowKind = (a: { kind: string }) => a.kind === "allow";
+    const expected = new Set<number>();
+    for (const [nr] of info.names) {
+      if (nr & 0x40000000) continue;
+      const listed = filter.syscalls.find((s) => s.nr === nr);
+      const allowed = listed ? (listed.rules.length === 0 ? allowKind(filter.matchAction) : false) : allowKind(filter.mismatchAction);
+      if (allowed) expected.add(nr);
+    }
+    const cached = new Set(actionCacheReport(program, info).cached.map((name) => info.syscalls.get(name)!));
+    assert.deepEqual([...cached].sort((a, b) => a - b), [...expected].sort((a, b) => a - b), `${thread}: cached numbers`);
+    assert.ok(expected.size > 0, `${thread}: the test needs unconditional syscalls`);
+  }
+}
+
+describe("action cache: exactly the unconditional allows", () => {
+  for (const arch of ["x86_64", "aarch64"] as const) {
+    test(`policies/vmm-ioctl.json for ${arch}`, () => checkCache(FIXTURE, arch));
+    test(`policies/example.json for ${arch}`, () => checkCache(join(REPO_ROOT, "policies", "example.json"), arch));
+  }
+});
+
+describe("action cache of the Firecracker corpus", { skip: skipUnless("corpus", !HAVE_CORPUS && `corpus absent (${CORPUS})`, "action cache of the Firecracker corpus") }, () => {
+  for (const [file, arch] of CORPUS_FILES) {
+    test(`${file} for ${arch}`, () => checkCache(join(CORPUS, file), arch));
   }
 });
 

@@ -68,11 +68,13 @@ describe("architecture names: one table for every command", () => {
     cache: [],
   };
   for (const [alias, arch] of Object.entries(ARCH_ALIASES)) {
-    test(`-t ${alias.toUpperCase()} means ${arch} for compile, disasm, check and cache`, () => {
+    test(`-t ${alias.toUpperCase()} means ${arch} for compile, lint, disasm, check and cache`, () => {
       const out = join(work, `alias-${alias}.out`);
       const compiled = run(["compile", "-t", alias.toUpperCase(), "-i", policy, "-o", out]);
       assert.equal(compiled.code, 0, compiled.stderr);
-      assert.match(compiled.stderr, new RegExp(`\\(${arch};`));
+      assert.match(compiled.stderr, new RegExp(`[(;] ?${arch};`));
+      const linted = run(["lint", policy, "-t", alias.toUpperCase(), "--format", "json"]);
+      assert.equal(JSON.parse(linted.stdout).arch, arch, linted.stderr);
       for (const [command, extra] of Object.entries(inspect)) {
         for (const source of [["--filter-file", out], ["--policy", policy]]) {
           const r = run([command, "-t", alias.toUpperCase(), ...source, "--thread", "vmm", "--format", "json", ...extra]);
@@ -89,6 +91,7 @@ describe("architecture names: one table for every command", () => {
       ["disasm", "-t", "sparc", "--filter-file", filterFile],
       ["check", "-t", "sparc", "--policy", policy, "--syscall", "read"],
       ["cache", "-t", "sparc", "--policy", policy],
+      ["lint", policy, "-t", "sparc"],
     ]) {
       const r = run(args);
       assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
@@ -172,6 +175,7 @@ describe("policies: size cap before parsing, strict UTF-8", () => {
     for (const args of [
       ["compile", "-t", "x86_64", "-i", big, "-o", join(work, "big.out")],
       ["check", "--policy", big, "--syscall", "read", "--thread", "vmm"],
+      ["lint", big, "-t", "x86_64"],
     ]) {
       const r = run(args);
       assert.equal(r.code, 1, r.stderr);
@@ -252,6 +256,28 @@ describe("policies: size cap before parsing, strict UTF-8", () => {
   });
 });
 
+describe("names quoted in diagnostics are shortened", () => {
+  test("a 5 MB syscall name or thread name costs a few hundred bytes of stderr, not 15 MB (text, json, lint, check)", () => {
+    const name = "a".repeat(5_000_000);
+    const bigSyscall = join(work, "big-syscall.json");
+    writeFileSync(bigSyscall, JSON.stringify({ main: { default_action: "allow", filter_action: { errno: 1 }, filter: [{ syscall: name }] } }));
+    const bigThread = join(work, "big-thread.json");
+    writeFileSync(bigThread, JSON.stringify({ [name]: { default_action: "allow", filter_action: "allow", filter: [] } }));
+    for (const [file, expected] of [[bigSyscall, /unknown syscall "a{64}…" \(5000000 characters\)/], [bigThread, /at \$\.a{64}…\(5000000 characters\)/]] as const) {
+      for (const args of [["compile", "-t", "x86_64", "-i", file, "-o", join(work, "never.out")], ["lint", file, "-t", "x86_64"], ["check", "--policy", file, "--syscall", "read"]]) {
+        const r = run(args);
+        assert.equal(r.code, 1, args.join(" "));
+        assert.ok(r.stderr.length + r.stdout.length < 4000, `${args[0]}: ${r.stderr.length} bytes of stderr`);
+        assert.match(r.stderr + r.stdout, expected, args[0]);
+      }
+      const json = run(["compile", "-t", "x86_64", "-i", file, "-o", join(work, "never.out"), "--format", "json"]);
+      assert.ok(json.stdout.length < 4000, `${json.stdout.length} bytes of JSON`);
+      assert.equal(JSON.parse(json.stdout).ok, false);
+    }
+    assert.equal(existsSync(join(work, "never.out")), false);
+  });
+});
+
 describe("--sha256 pins a file's exact bytes", () => {
   test("the right digest (any case) is accepted by disasm, check and cache", () => {
     for (const args of [["disasm"], ["check", "--syscall", "read"], ["cache"]]) {
@@ -271,6 +297,18 @@ describe("--sha256 pins a file's exact bytes", () => {
     const policySha = createHash("sha256").update(POLICY).digest("hex");
     assert.equal(run(["check", "--policy", policy, "--sha256", policySha, "--syscall", "read"]).code, 0);
     assert.equal(run(["check", "--policy", policy, "--sha256", wrong, "--syscall", "read"]).code, 1);
+  });
+
+  test("convert: a wrong digest is refused and nothing is written; the right one converts", () => {
+    const converted = join(work, "converted.out");
+    const wrong = run(["convert", "-i", filterFile, "-o", converted, "--sha256", "0".repeat(64)]);
+    assert.equal(wrong.code, 1, wrong.stderr);
+    assert.match(wrong.stderr, /SHA-256/);
+    assert.equal(existsSync(converted), false);
+    assert.equal(run(["convert", "-i", filterFile, "-o", converted, "--sha256", "nothex"]).code, 2);
+    const right = run(["convert", "-i", filterFile, "-o", converted, "--sha256", filterSha]);
+    assert.equal(right.code, 0, right.stderr);
+    assert.ok(existsSync(converted));
   });
 
   test("exec: a wrong or malformed digest is exit 125 and the target never starts; the right one runs it", () => {

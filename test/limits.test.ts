@@ -29,7 +29,8 @@ const X86 = getArch("x86_64");
 const THREAD = "big_thread";
 
 /**
- * A policy for thread {@link THREAD}: getppid with `rules` rules (arg0 == i), plus `extra`
+ * A policy for thread {@link THREAD}: getppid with `rules` rules (arg0 == 2i: values with gaps
+ * between them, so the compiler cannot merge them into one range), plus `extra`
  * unconditional syscalls. Every syscall is harmless with any arguments, so the
  * kernel test's child survives; the match action is errno(4001).
  */
@@ -38,7 +39,7 @@ function bigFilter(rules: number, extra: number): Filter {
   if (others.length < extra) throw new Error(`only ${others.length} extra syscalls available`);
   const syscalls = [
     { name: "getppid", nr: X86.syscalls.get("getppid")!, rules: Array.from({ length: rules }, (_, i) => ({
-      conditions: [{ index: 0 as const, width: "dword" as const, op: "eq" as const, value: BigInt(i) }],
+      conditions: [{ index: 0 as const, width: "dword" as const, op: "eq" as const, value: BigInt(2 * i) }],
     })) },
     ...others.map((name) => ({ name, nr: X86.syscalls.get(name)!, rules: [] })),
   ].sort((a, b) => a.nr - b.nr);

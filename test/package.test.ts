@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DENO, REPO_ROOT } from "./support/paths.ts";
-import { cleanEnv, installedPackage } from "./support/package.ts";
+import { cleanEnv, installedPackage, PACKAGE_TEST } from "./support/package.ts";
 import { ARCH_NAMES, getArch, seccompSyscallNumber } from "../src/arch/arch.ts";
 
 /**
@@ -47,7 +47,7 @@ console.log(JSON.stringify({ outcome, installError: typeof InstallError }));
 `;
 
 describe("npm package", () => {
-  test("ships lib/ (ES modules + .d.ts), the bin, LICENSE and README, nothing else", () => {
+  test("ships lib/ (ES modules + .d.ts), the bin, LICENSE and README, nothing else", PACKAGE_TEST, () => {
     const { files } = installedPackage();
     const outside = files.filter((f) => !f.startsWith("lib/"));
     assert.deepEqual(outside, ["LICENSE", "README.md", "bin/bunfig.toml", "bin/seccompiler", "bin/tsconfig.json", "package.json"]);
@@ -67,7 +67,7 @@ describe("npm package", () => {
     assert.deepEqual(Object.keys(deno.exports), Object.keys(pkg.exports));
   });
 
-  test("Node imports all three entry points from the installed package", () => {
+  test("Node imports all three entry points from the installed package", PACKAGE_TEST, () => {
     const run = inProject({
       "node-app.mjs": `
 import * as all from "seccompiler";
@@ -83,14 +83,14 @@ console.log(JSON.stringify({ denied, install: typeof install.applyFilter, macro:
     assert.deepEqual(JSON.parse(run.stdout), { denied: 0x00050001, install: "function", macro: "function" });
   });
 
-  test("Bun imports the package and installs a filter (in a child)", () => {
+  test("Bun imports the package and installs a filter (in a child)", PACKAGE_TEST, () => {
     const { bun } = installedPackage();
     const run = inProject({ "bun-app.mjs": INSTALL_SCRIPT(`require("node:fs").mkdirSync("bun-made")`) }, bun, ["bun-app.mjs"]);
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(JSON.parse(run.stdout), { outcome: "EPERM", installError: "function" });
   });
 
-  test("Deno imports the package from npm (no type stripping in node_modules) and installs a filter", () => {
+  test("Deno imports the package from npm (no type stripping in node_modules) and installs a filter", PACKAGE_TEST, () => {
     // The permissions an app that installs a filter needs: read (libc, the package), env, ffi.
     const run = inProject(
       { "deno-app.mjs": INSTALL_SCRIPT(`Deno.mkdirSync("deno-made")`) },
@@ -100,7 +100,7 @@ console.log(JSON.stringify({ denied, install: typeof install.applyFilter, macro:
     assert.deepEqual(JSON.parse(run.stdout), { outcome: "EPERM", installError: "function" });
   });
 
-  test("an app's strict tsc (noUncheckedIndexedAccess, skipLibCheck false, no ambient types) accepts the declarations", () => {
+  test("an app's strict tsc (noUncheckedIndexedAccess, skipLibCheck false, no ambient types) accepts the declarations", PACKAGE_TEST, () => {
     const run = inProject({
       "tsconfig.json": JSON.stringify({
         compilerOptions: {
@@ -124,7 +124,7 @@ export { code, base64, PolicyError };
     assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
   });
 
-  test("an app importing only seccompiler/install bundles none of the compiler and no syscall table", () => {
+  test("an app importing only seccompiler/install bundles none of the compiler and no syscall table", PACKAGE_TEST, () => {
     const { bun } = installedPackage();
     const run = inProject(
       {
@@ -155,7 +155,7 @@ if (main !== undefined) await applyFilter(main);
 });
 
 describe("npm bin", () => {
-  test("runs on the dependency Bun and ignores a hostile directory (bunfig.toml preload, .env, tsconfig paths, BUN_OPTIONS)", () => {
+  test("runs on the dependency Bun and ignores a hostile directory (bunfig.toml preload, .env, tsconfig paths, BUN_OPTIONS, NODE_OPTIONS)", PACKAGE_TEST, () => {
     const { bin } = installedPackage();
     const dir = mkdtempSync(join(tmpdir(), "seccompiler-hostile-"));
     try {
@@ -166,7 +166,7 @@ describe("npm bin", () => {
       writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { paths: { "typebox": ["./evil.ts"], "valibot": ["./evil.ts"] } } }));
       writeFileSync(join(dir, "policy.json"), POLICY);
       // PATH without any bun: the bin must find the one the package depends on.
-      const env = cleanEnv({ BUN_OPTIONS: `--preload ${join(dir, "evil.ts")}`, PATH: "/usr/bin:/bin" });
+      const env = cleanEnv({ BUN_OPTIONS: `--preload ${join(dir, "evil.ts")}`, NODE_OPTIONS: `--require ${join(dir, "evil.ts")}`, PATH: "/usr/bin:/bin" });
       const run = (args: string[]) => spawnSync(bin, args, { cwd: dir, env, encoding: "utf8" });
 
       const version = run(["--version"]);

@@ -26,6 +26,21 @@ export interface ProgramFigures {
   readonly unlistedSteps: number;
   /** Fewest and most instructions executed for an unlisted syscall. */
   readonly unlistedRange: readonly [number, number];
+  /**
+   * Mean instructions executed per call that matches an argument rule: one call per rule of
+   * every syscall with rules, each call weighted equally. The kernel runs the filter for
+   * every such call.
+   */
+  readonly ruleMeanSteps: number;
+  /** Most instructions executed by any call that matches an argument rule. */
+  readonly ruleWorstSteps: number;
+  /**
+   * Mean instructions executed per call the kernel's action cache cannot skip, denied ones
+   * included: the rule-matching calls, every probe (allowed or not) of every syscall this
+   * program's cache does not skip, and one call per unlisted native syscall number; each call
+   * weighted equally.
+   */
+  readonly uncachedMeanSteps: number;
   /** Native syscalls (listed or not) the kernel never runs the filter for. */
   readonly cached: number;
   /** Listed syscalls allowed unconditionally: the most the cache could skip. */
@@ -54,6 +69,12 @@ export function measureProgram(filter: Filter, program: Program, workload: Workl
   const perSyscall = workload.syscalls.map((s) => mean(s.allowed.map(steps)));
   const perSyscallCacheAware = workload.syscalls.map((s, i) => (cachedNames.has(s.name) ? 0 : perSyscall[i]));
   const unlisted = workload.unlisted.map(steps);
+  const checked = workload.syscalls.filter((s) => !s.unconditional);
+  const ruleSteps = checked.flatMap((s) => s.allowed.map(steps));
+  const uncached = [
+    ...workload.syscalls.filter((s) => !cachedNames.has(s.name)).flatMap((s) => [...s.allowed, ...s.probes].map(steps)),
+    ...unlisted,
+  ];
   const everything = [
     ...workload.syscalls.flatMap((s) => [...s.allowed, ...s.probes].map(steps)),
     ...unlisted,
@@ -63,6 +84,9 @@ export function measureProgram(filter: Filter, program: Program, workload: Workl
     meanSteps: mean(perSyscall),
     meanStepsCacheAware: mean(perSyscallCacheAware),
     worstSteps: Math.max(...everything),
+    ruleMeanSteps: mean(ruleSteps),
+    ruleWorstSteps: ruleSteps.length === 0 ? 0 : Math.max(...ruleSteps),
+    uncachedMeanSteps: mean(uncached),
     unlistedSteps: mean(unlisted),
     unlistedRange: [Math.min(...unlisted), Math.max(...unlisted)],
     cached: cachedNames.size,

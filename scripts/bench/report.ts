@@ -45,8 +45,58 @@ export const RATIO_FIGURES = [
   "meanStepsCacheAware",
   "worstSteps",
   "unlistedSteps",
+  "ruleMeanSteps",
+  "ruleWorstSteps",
+  "uncachedMeanSteps",
   "cached",
 ] as const;
+
+/** A ratio next to its target (issue 10's targets, or a section's). */
+export interface TargetCheck {
+  /** What was measured: `<policy> <arch> / <thread>`, or a section's row. */
+  readonly subject: string;
+  /** The figure, in words. */
+  readonly figure: string;
+  /** seccompiler ÷ reference (null when the reference is 0). */
+  readonly ratio: number | null;
+  /** Largest ratio that meets the target. */
+  readonly target: number;
+  /** Smallest ratio that meets the target, when there is one (1 with target 1: "equal"). */
+  readonly min?: number;
+}
+
+/**
+ * Whether a check meets its target.
+ *
+ * @example
+ * ```ts
+ * targetMet({ subject: "vmm", figure: "program length", ratio: 0.7, target: 1 }); // true
+ * ```
+ */
+export function targetMet(check: TargetCheck): boolean {
+  return check.ratio !== null && check.ratio <= check.target + 1e-9 && (check.min === undefined || check.ratio >= check.min - 1e-9);
+}
+
+/**
+ * The ratio targets for one policy's threads, against libseccomp's tree (`CTL_OPTIMIZE` 2):
+ * `valueSearch` tightens the rule-matching targets for policies with 100+ values of one argument.
+ *
+ * @example
+ * ```ts
+ * policyTargets(false).map((t) => t.target); // [0.6, 0.6, 0.8, 1]
+ * ```
+ */
+export function policyTargets(
+  valueSearch: boolean,
+): readonly { figure: (typeof RATIO_FIGURES)[number]; label: string; target: number }[] {
+  const rules = valueSearch ? 0.3 : 0.6;
+  return [
+    { figure: "ruleMeanSteps", label: "rule-matching calls: mean executed", target: rules },
+    { figure: "ruleWorstSteps", label: "rule-matching calls: max executed", target: rules },
+    { figure: "uncachedMeanSteps", label: "uncached calls (denied too): mean executed", target: 0.8 },
+    { figure: "instructions", label: "program length", target: 1.0 },
+  ];
+}
 
 /** One thread's results. */
 export interface ThreadResult {
@@ -82,21 +132,12 @@ export interface ThreadResult {
   };
 }
 
-/** The whole result document. */
-export interface BenchResult {
+/** Everything measured for one policy on one architecture. */
+export interface PolicyResult {
   /** The policy file, relative to the repository root when inside it or beside it. */
   readonly policy: string;
   /** Target architecture. */
   readonly arch: string;
-  /** Where it ran. */
-  readonly machine: {
-    readonly kernel: string;
-    readonly cpus: number;
-    readonly cpuModel: string;
-    readonly bun: string;
-    readonly libseccomp: string;
-    readonly bpfJit: string;
-  };
   /** Kernel timing settings and the baseline; absent when the kernel part was skipped. */
   readonly kernel?: {
     readonly iterations: number;
@@ -109,6 +150,44 @@ export interface BenchResult {
   readonly kernelSkipped?: string;
   /** Per thread. */
   readonly threads: readonly ThreadResult[];
+  /** The ratio targets of every thread, with the measured ratios. */
+  readonly targets: readonly TargetCheck[];
+}
+
+/** A section's output (scripts/bench/sections.ts). */
+export interface SectionOutput {
+  /** The section's id. */
+  readonly id: string;
+  /** Its heading. */
+  readonly title: string;
+  /** Table header and rows. */
+  readonly header: readonly string[];
+  readonly rows: readonly (readonly string[])[];
+  /** Lines under the table. */
+  readonly notes: readonly string[];
+  /** Its target checks. */
+  readonly targets: readonly TargetCheck[];
+  /** Its figures. */
+  readonly data: unknown;
+}
+
+/** The whole result document. */
+export interface BenchResult {
+  /** Where it ran. */
+  readonly machine: {
+    readonly kernel: string;
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly bun: string;
+    readonly libseccomp: string;
+    readonly bpfJit: string;
+  };
+  /** One entry per policy and architecture measured. */
+  readonly policies: readonly PolicyResult[];
+  /** Extra sections, by id. */
+  readonly sections: Readonly<Record<string, SectionOutput>>;
+  /** Every target check (policies, then sections), and how many are met. */
+  readonly targets: { readonly checks: readonly TargetCheck[]; readonly met: number; readonly total: number };
   /** Wall time of the run, seconds. */
   readonly seconds: number;
 }
@@ -137,20 +216,9 @@ function table(rows: readonly (readonly string[])[]): string {
     .join("\n");
 }
 
-/**
- * Renders `result` as the human-readable report.
- *
- * @example
- * ```ts
- * console.log(formatTable(result));
- * ```
- */
-export function formatTable(result: BenchResult): string {
-  const m = result.machine;
-  const out: string[] = [
-    `seccompiler bench: ${result.policy} (${result.arch})`,
-    `machine: Linux ${m.kernel}, ${m.cpus} CPUs, ${m.cpuModel}; Bun ${m.bun}; libseccomp ${m.libseccomp}; bpf_jit_enable=${m.bpfJit}`,
-  ];
+/** The per-thread tables of one policy. @private */
+function formatPolicy(result: PolicyResult): string[] {
+  const out: string[] = ["", `== ${result.policy} (${result.arch})`];
   const columns = ["gettid", "ioctl", "futex"];
   const kernel = result.kernel;
   if (kernel) {
@@ -172,6 +240,9 @@ export function formatTable(result: BenchResult): string {
       "mean*",
       "worst",
       "unlisted",
+      "rule",
+      "rule max",
+      "uncached",
       "cached",
       ...(kernel ? columns.map((c) => `${c} ns`) : []),
     ];
@@ -185,6 +256,9 @@ export function formatTable(result: BenchResult): string {
         num(v.meanStepsCacheAware),
         String(v.worstSteps),
         num(v.unlistedSteps),
+        num(v.ruleMeanSteps),
+        String(v.ruleWorstSteps),
+        num(v.uncachedMeanSteps),
         String(v.cached),
         ...(kernel ? columns.map((c) => kernelCell(v.kernel?.[c])) : []),
       ]);
@@ -205,17 +279,52 @@ export function formatTable(result: BenchResult): string {
     if (t.kernelSkipped) out.push(`  not timed: ${t.kernelSkipped}`);
     else if (kernel) out.push(`  timed: ${Object.values(t.timedCalls).join("; ")}`);
   }
+  return out;
+}
+
+/** The target summary: every ratio next to its target. @private */
+function formatTargets(checks: readonly TargetCheck[]): string[] {
+  const rows: string[][] = [["", "figure", "ratio", "target", ""]];
+  for (const c of checks) {
+    const bound = c.min === c.target ? `= ${c.target.toFixed(2)}x` : `<= ${c.target.toFixed(2)}x`;
+    rows.push([c.subject, c.figure, ratio(c.ratio), bound, targetMet(c) ? "met" : "MISSED"]);
+  }
+  const met = checks.filter(targetMet).length;
+  return ["", `== targets (seccompiler / libseccomp tree unless stated): ${met} of ${checks.length} met`, table(rows)];
+}
+
+/**
+ * Renders `result` as the human-readable report.
+ *
+ * @example
+ * ```ts
+ * console.log(formatTable(result));
+ * ```
+ */
+export function formatTable(result: BenchResult): string {
+  const m = result.machine;
+  const out: string[] = [
+    `seccompiler bench`,
+    `machine: Linux ${m.kernel}, ${m.cpus} CPUs, ${m.cpuModel}; Bun ${m.bun}; libseccomp ${m.libseccomp}; bpf_jit_enable=${m.bpfJit}`,
+  ];
+  for (const p of result.policies) out.push(...formatPolicy(p));
   out.push(
     "",
     "insns: program length. mean: instructions executed per allowed call, every listed syscall weighted",
     "equally (its rules averaged). mean*: the same with the syscalls the kernel's action cache skips",
     "counted as 0. worst: most instructions on any call tried (allowed calls, every combination of the",
-    "rules' argument values, every unlisted syscall). unlisted: mean for an unlisted syscall. cached:",
-    "native syscalls the action cache skips. Kernel columns: median ns/call above the baseline, and",
-    "[instructions the filter runs for that call] (c: the action cache skips the filter). Ratios below",
-    "1x favour seccompiler; ~: the two overheads differ by less than the noise (interquartile range of",
-    "the samples); n/a: divisor 0 or within the noise.",
-    `(${result.seconds.toFixed(1)} s)`,
+    "rules' argument values, every unlisted syscall). unlisted: mean for an unlisted syscall. rule / rule",
+    "max: mean and most instructions over the calls that match an argument rule (one per rule). uncached:",
+    "mean over every call the action cache cannot skip (rule-matching calls, all argument combinations",
+    "tried, unlisted syscalls). cached: native syscalls the action cache skips. Kernel columns: median",
+    "ns/call above the baseline, and [instructions the filter runs for that call] (c: the action cache",
+    "skips the filter). Ratios below 1x favour seccompiler; ~: the two overheads differ by less than the",
+    "noise (interquartile range of the samples); n/a: divisor 0 or within the noise.",
   );
+  for (const section of Object.values(result.sections)) {
+    out.push("", `== ${section.title}`, table([section.header, ...section.rows]), ...section.notes);
+  }
+  out.push(...formatTargets(result.targets.checks));
+  out.push(`(${result.seconds.toFixed(1)} s)`);
   return out.join("\n");
 }

@@ -9,8 +9,18 @@ import * as v from "valibot";
 import { ARCH_ALIASES, ARCH_NAMES, type ArchName, getArch } from "../arch/arch.ts";
 import { encodeProgram } from "../bpf/encode.ts";
 import { compilePolicy, type CompiledPolicy } from "../compile.ts";
-import { DEFAULT_BYTES_LIMIT, serializeBinary } from "../container.ts";
-import { type Diagnostic, formatDiagnostic, PolicyError } from "../diagnostics.ts";
+import { parsePolicy } from "../policy/frontend.ts";
+import { createLocator } from "../policy/parse.ts";
+import { CONTAINER_FORMATS, type ContainerFormat, DEFAULT_BYTES_LIMIT, describeFormat, serializeBinary } from "../container.ts";
+import { type Diagnostic, formatDiagnostic, PolicyError, type SourcePosition } from "../diagnostics.ts";
+import {
+  caseCollisions,
+  checkFirecrackerThreads,
+  checkThreadNameCase,
+  FIRECRACKER_LAYOUTS,
+  firecrackerFormat,
+  FirecrackerVersionError,
+} from "../firecracker.ts";
 import { OutputError, writeOutput, writeOutputs } from "../fs.ts";
 import {
   DEFAULT_MAX_INPUT_BYTES,
@@ -29,8 +39,8 @@ import { err, EXIT, out, UsageError, writeAll } from "./output.ts";
 const HELP = `Usage: seccompiler [compile] --target-arch ARCH --input-file POLICY.json [options]
 
 Compiles a JSON seccomp policy (Firecracker / rust-vmm format, comments allowed)
-into one BPF program per thread, written as a Firecracker filter file
-(readable by Firecracker v0.25 to v1.14 with --seccomp-filter).
+into one BPF program per thread, written as a Firecracker filter file in the
+layout of the current Firecracker (v1.15 and later), or of the release you name.
 
 Options:
   -t, --target-arch ARCH   ${ARCH_NAMES.join(", ")} (case-insensitive; also ${Object.keys(ARCH_ALIASES).join(", ")})
@@ -43,6 +53,15 @@ Options:
                            leads to a device or FIFO (e.g. /dev/stdout)
       --split-output       write raw <thread>.bpf files into the output file's
                            directory instead of one container file (all or none)
+      --firecracker VERSION
+                           write the filter file layout that Firecracker release
+                           reads (MAJOR.MINOR[.PATCH], e.g. 1.14.1), and warn when
+                           the policy lacks a thread Firecracker needs (vmm, api,
+                           vcpu) or has one it refuses:
+${FIRECRACKER_LAYOUTS.map((l) => `                             ${l.versions.padEnd(16)} ${l.format}`).join("\n")}
+      --container bitcode|bincode
+                           name the layout directly (default: bitcode, what
+                           Firecracker v1.15 and later read)
   -b, --basic              deprecated: drop every argument check (the filter then
                            allows more than the policy says)
       --format text|json   json: print a machine-readable summary on stdout
@@ -51,6 +70,9 @@ Options:
 Examples:
   seccompiler --target-arch x86_64 --input-file policies/example.json --output-file example.out
   seccompiler compile -t aarch64 -i policy.json --split-output -o out/
+
+Thread names that differ only in case are an error: Firecracker lowercases
+names and would keep one of the two programs at random.
 
 Exit codes: 0 ok, 1 policy or I/O error (every problem is reported), 2 usage error.
 `;
@@ -61,6 +83,8 @@ const OptionsSchema = v.object({
   basic: v.boolean(),
   split: v.boolean(),
   format: v.picklist(["text", "json"], '--format must be "text" or "json"'),
+  container: v.picklist(CONTAINER_FORMATS, '--container must be "bitcode" or "bincode"'),
+  firecracker: v.optional(v.string()),
 });
 
 /** Validated options of one compile run. @private */
@@ -76,6 +100,8 @@ function readOptions(args: string[]): CompileRun | "help" {
     "max-input-bytes": { type: "string" },
     basic: { type: "boolean", short: "b" },
     format: { type: "string" },
+    container: { type: "string" },
+    firecracker: { type: "string" },
     help: { type: "boolean", short: "h" },
   }, true);
   if (values.help) return "help";
@@ -83,6 +109,10 @@ function readOptions(args: string[]): CompileRun | "help" {
   const rawArch = values["target-arch"];
   if (typeof rawArch !== "string") throw new UsageError("missing --target-arch", "compile");
   if (typeof values["input-file"] !== "string") throw new UsageError("missing --input-file", "compile");
+  const container = containerChoice(values.container, values.firecracker);
+  if (values["split-output"] && (values.container !== undefined || values.firecracker !== undefined)) {
+    throw new UsageError("--container and --firecracker choose a filter file layout; --split-output writes raw .bpf files", "compile");
+  }
   let arch: ArchName;
   let maxInputBytes: number;
   try {
@@ -98,6 +128,8 @@ function readOptions(args: string[]): CompileRun | "help" {
     basic: values.basic ?? false,
     split: values["split-output"] ?? false,
     format: values.format ?? "text",
+    container,
+    firecracker: values.firecracker,
   });
   if (!result.success) throw new UsageError(result.issues[0].message, "compile");
   if (result.output.output === "-" && result.output.split) {
@@ -107,6 +139,37 @@ function readOptions(args: string[]): CompileRun | "help" {
     throw new UsageError("-o - and --format json would both write to standard output; choose one", "compile");
   }
   return { ...result.output, arch, maxInputBytes };
+}
+
+/**
+ * The layout to write, from `--container` and `--firecracker` (they must agree
+ * when both are given); bitcode, the current Firecracker's, by default.
+ *
+ * @private
+ */
+function containerChoice(container: string | undefined, firecracker: string | undefined): ContainerFormat {
+  let fromVersion: ContainerFormat | undefined;
+  if (firecracker !== undefined) {
+    try {
+      fromVersion = firecrackerFormat(firecracker);
+    } catch (error) {
+      if (error instanceof FirecrackerVersionError) throw new UsageError(`--firecracker: ${error.message}`, "compile");
+      throw error;
+    }
+  }
+  if (container !== undefined && !(CONTAINER_FORMATS as readonly string[]).includes(container)) {
+    throw new UsageError(`--container must be "bitcode" or "bincode", not "${container}"`, "compile");
+  }
+  if (container !== undefined && fromVersion !== undefined && container !== fromVersion) {
+    throw new UsageError(`--container ${container} contradicts --firecracker ${firecracker}, which reads ${fromVersion}`, "compile");
+  }
+  return (container as ContainerFormat | undefined) ?? fromVersion ?? "bitcode";
+}
+
+/** Where a warning about the whole document points: its first token (after comments). @private */
+function documentStart(text: string, file: string): SourcePosition {
+  const offset = /^(?:\s|\/\/[^\n]*|\/\*[\s\S]*?\*\/)*/.exec(text)![0].length;
+  return createLocator(text, file)(offset, 1);
 }
 
 /** A thread name that cannot be a file name, already phrased for the user. @private */
@@ -159,7 +222,28 @@ export function compileCommand(args: string[]): number {
     report(false, error.diagnostics);
     return EXIT.FAILURE;
   }
-  for (const warning of compiled.warnings) err(formatDiagnostic(warning, source.text));
+  // Firecracker's view of the thread names, for a filter file (raw .bpf files are not Firecracker's).
+  // Positions come from the positioned front end, run again only when there may be something to report.
+  const findings = !options.split && (options.firecracker !== undefined || caseCollisions(compiled.programs.keys()).length > 0);
+  const known: ReadonlyMap<string, SourcePosition> = findings
+    ? parsePolicy(source.text, options.arch, { file: source.file, basic: options.basic }).threadPositions
+    : new Map();
+  const names = [...known].sort(([, a], [, b]) => a.offset - b.offset).map(([name]) => name);
+  for (const name of compiled.programs.keys()) if (!known.has(name)) names.push(name);
+  const caseErrors = options.split ? [] : checkThreadNameCase(names, known);
+  const warnings = [
+    ...compiled.warnings,
+    ...(options.firecracker !== undefined && !options.split
+      ? checkFirecrackerThreads(names, known, documentStart(source.text, source.file))
+      : []),
+  ];
+  for (const warning of warnings) err(formatDiagnostic(warning, source.text));
+  if (caseErrors.length > 0) {
+    for (const diagnostic of caseErrors) err(formatDiagnostic(diagnostic, source.text));
+    err(`seccompiler: ${caseErrors.length} error${caseErrors.length === 1 ? "" : "s"}; nothing written`);
+    report(false, [...warnings, ...caseErrors]);
+    return EXIT.FAILURE;
+  }
 
   const written: string[] = [];
   const notes: Diagnostic[] = [];
@@ -176,7 +260,7 @@ export function compileCommand(args: string[]): number {
       written.push(...files.map((file) => file.path));
     } else {
       // Over Firecracker's limit is a warning, not a refusal: the file is still a valid filter file.
-      const bytes = serializeBinary(compiled.programs, { format: "bincode", bytesLimit: MAX_BYTE_LIMIT });
+      const bytes = serializeBinary(compiled.programs, { format: options.container, bytesLimit: MAX_BYTE_LIMIT });
       if (bytes.length > DEFAULT_BYTES_LIMIT) {
         const message = `the filter file is ${bytes.length} bytes; Firecracker refuses filter files over ${DEFAULT_BYTES_LIMIT} bytes`;
         err(`seccompiler: warning: ${message}\n  hint: fewer threads or shorter policies; other readers may take it (disasm/check/exec: --bytes-limit)`);
@@ -197,15 +281,20 @@ export function compileCommand(args: string[]): number {
       ? `seccompiler: error: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ""}`
       : `seccompiler: error: cannot write ${options.output === "-" ? "standard output" : options.output}: ${describeSystemError(error)}`;
     err(message);
-    report(false, [...compiled.warnings, ...notes, { code: "io", message, path: "$", severity: "error" }]);
+    report(false, [...warnings, ...notes, { code: "io", message, path: "$", severity: "error" }]);
     return EXIT.FAILURE;
   }
   const threads = [...compiled.programs].map(([name, program]) => ({ name, instructions: program.length }));
+  const layout = options.split ? {} : {
+    container: options.container,
+    ...(options.firecracker !== undefined ? { firecracker: options.firecracker } : {}),
+  };
   if (json) {
-    report(true, [...compiled.warnings, ...notes], { files: written, threads });
+    report(true, [...warnings, ...notes], { files: written, ...layout, threads });
   } else {
     const summary = threads.map((t) => `${t.name} ${t.instructions}`).join(", ") || "no filters";
-    err(`seccompiler: wrote ${written.join(", ").replace(/^-$/, "standard output")} (${options.arch}; instructions: ${summary})`);
+    const format = options.split ? "" : `${describeFormat(options.container)}; `;
+    err(`seccompiler: wrote ${written.join(", ").replace(/^-$/, "standard output")} (${format}${options.arch}; instructions: ${summary})`);
   }
   return EXIT.OK;
 }

@@ -16,7 +16,7 @@ import { BpfError } from "../bpf/errors.ts";
 import type { Program } from "../bpf/insn.ts";
 import { runFilter } from "../bpf/interpreter.ts";
 import { compilePolicy } from "../compile.ts";
-import { ContainerError, DEFAULT_BYTES_LIMIT, deserializeBinary } from "../container.ts";
+import { CONTAINER_FORMATS, ContainerError, type ContainerFormat, DEFAULT_BYTES_LIMIT, readContainer } from "../container.ts";
 import { formatDiagnostic, PolicyError } from "../diagnostics.ts";
 import {
   DEFAULT_MAX_INPUT_BYTES,
@@ -42,6 +42,7 @@ const SOURCE_OPTIONS = {
   "bytes-limit": { type: "string" },
   "max-input-bytes": { type: "string" },
   sha256: { type: "string" },
+  container: { type: "string" },
   format: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies OptionSpec;
@@ -57,6 +58,8 @@ Other options:
       --sha256 HEX         refuse the file unless its SHA-256 is HEX
       --bytes-limit N      largest filter or .bpf file accepted (default ${DEFAULT_BYTES_LIMIT})
       --max-input-bytes N  largest policy accepted (default ${DEFAULT_MAX_INPUT_BYTES}, 16 MiB)
+      --container bitcode|bincode  the filter file's layout (Firecracker v1.15+ or
+                           v0.25–v1.14), when detection cannot tell
       --format text|json   json: machine-readable output on stdout
   -h, --help               show this help`;
 
@@ -68,6 +71,8 @@ interface LoadedPrograms {
   readonly arch: ArchInfo;
   readonly programs: Map<string, Program>;
   readonly format: "text" | "json";
+  /** The filter file's layout (for --filter-file). */
+  readonly container?: ContainerFormat;
 }
 
 /** Option values that name no file, checked before anything is read. @private */
@@ -78,6 +83,13 @@ function sourceOptions(command: string, values: SourceValues) {
   }
   const format = v.safeParse(v.picklist(["text", "json"]), values.format ?? "text");
   if (!format.success) throw new UsageError('--format must be "text" or "json"', command);
+  const container = values.container as ContainerFormat | undefined;
+  if (container !== undefined && !CONTAINER_FORMATS.includes(container)) {
+    throw new UsageError(`--container must be "bitcode" or "bincode", not "${container}"`, command);
+  }
+  if (container !== undefined && sources[0] !== "filter-file") {
+    throw new UsageError("--container applies only to --filter-file", command);
+  }
   try {
     return {
       source: sources[0],
@@ -87,6 +99,7 @@ function sourceOptions(command: string, values: SourceValues) {
       bytesLimit: parseByteCount(values["bytes-limit"], "--bytes-limit", DEFAULT_BYTES_LIMIT),
       maxInputBytes: parseByteCount(values["max-input-bytes"], "--max-input-bytes", DEFAULT_MAX_INPUT_BYTES),
       sha256: parseSha256(values.sha256),
+      container,
     };
   } catch (error) {
     if (error instanceof InputError) throw new UsageError(error.message, command);
@@ -96,8 +109,9 @@ function sourceOptions(command: string, values: SourceValues) {
 
 /** Reads the filter source the options name. @private */
 function loadPrograms(command: string, values: SourceValues): LoadedPrograms {
-  const { source, path, format, arch, bytesLimit, maxInputBytes, sha256 } = sourceOptions(command, values);
+  const { source, path, format, arch, bytesLimit, maxInputBytes, sha256, container: named } = sourceOptions(command, values);
   let programs: Map<string, Program>;
+  let container: ContainerFormat | undefined;
   if (source === "policy") {
     const { text, file } = readPolicyFile(path, { limit: maxInputBytes, sha256 });
     try {
@@ -109,12 +123,19 @@ function loadPrograms(command: string, values: SourceValues): LoadedPrograms {
   } else {
     const what = source === "filter-file" ? "filter file" : ".bpf file";
     const bytes = readInputFile(path, { what, limit: bytesLimit, limitOption: "--bytes-limit", regularOnly: true, sha256 });
-    programs = source === "filter-file"
-      ? deserializeBinary(bytes, { bytesLimit })
-      : new Map([[values.thread ?? "program", readRawBpf(bytes, arch.endian)]]);
+    if (source === "filter-file") {
+      ({ programs, format: container } = readContainer(bytes, { bytesLimit, ...(named ? { format: named } : {}) }));
+    } else {
+      programs = new Map([[values.thread ?? "program", readRawBpf(bytes, arch.endian)]]);
+    }
   }
   if (source !== "bpf-file") programs = selectThreads(programs, values.thread, path);
-  return { arch, programs, format };
+  return { arch, programs, format, ...(container ? { container } : {}) };
+}
+
+/** `{ container }` for JSON output when the source was a filter file. @private */
+function containerField(loaded: LoadedPrograms): { container?: ContainerFormat } {
+  return loaded.container ? { container: loaded.container } : {};
 }
 
 /** A message already formatted for the user: policy diagnostics, an unknown syscall (exit 1). @private */
@@ -134,7 +155,8 @@ function guarded(run: () => number): number {
       return EXIT.FAILURE;
     }
     if (error instanceof ContainerError || error instanceof BpfError) {
-      err(`seccompiler: error: ${(error as Error).message}`);
+      const at = error instanceof ContainerError && error.offset !== undefined ? ` (at byte ${error.offset})` : "";
+      err(`seccompiler: error: ${(error as Error).message}${at}`);
       return EXIT.FAILURE;
     }
     throw error;
@@ -163,7 +185,7 @@ export function disasmCommand(args: string[]): number {
         instructions: program.map((insn, pc) => ({ pc, ...insn })),
         listing: disassemble(program, { arch: loaded.arch.name }).split("\n"),
       }));
-      out(JSON.stringify({ arch: loaded.arch.name, threads }, null, 2));
+      out(JSON.stringify({ arch: loaded.arch.name, ...containerField(loaded), threads }, null, 2));
       return EXIT.OK;
     }
     const parts = [...loaded.programs].map(([thread, program]) =>
@@ -247,7 +269,7 @@ ${SOURCE_HELP}
       };
     });
     if (loaded.format === "json") {
-      out(JSON.stringify({ arch: loaded.arch.name, results }, null, 2));
+      out(JSON.stringify({ arch: loaded.arch.name, ...containerField(loaded), results }, null, 2));
     } else {
       for (const r of results) {
         out(`${r.thread}: ${r.syscall}(${argValues.map((a) => `0x${a.toString(16)}`).join(", ")}) → ${r.action} ` +
@@ -282,7 +304,7 @@ ${SOURCE_HELP}
     const loaded = loadPrograms("cache", values as SourceValues);
     const reports = [...loaded.programs].map(([thread, program]) => ({ thread, ...actionCacheReport(program, loaded.arch) }));
     if (loaded.format === "json") {
-      out(JSON.stringify({ arch: loaded.arch.name, threads: reports }, null, 2));
+      out(JSON.stringify({ arch: loaded.arch.name, ...containerField(loaded), threads: reports }, null, 2));
     } else {
       for (const r of reports) {
         out(`${r.thread}: ${r.cached.length} syscalls cached (never filtered), ${r.filtered.length} filtered`);

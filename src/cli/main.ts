@@ -24,6 +24,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "install one thread's filter on itself, then execve a program",
     load: async () => (await import("../launcher/exec.ts")).execMain,
   },
+  convert: {
+    summary: "rewrite a filter file in the other Firecracker layout (v1.14 ↔ v1.15+)",
+    load: async () => (await import("./convert_command.ts")).convertCommand,
+  },
   disasm: {
     summary: "print a filter file's programs as BPF assembly",
     load: async () => (await import("./inspect_command.ts")).disasmCommand,

@@ -1,33 +1,43 @@
 /**
  * Code generation: one IR {@link Filter} → one classic-BPF program.
  *
- * Program shape:
+ * Program shape (the default, cost-shaped dispatch):
  * 1. `ld [4]`; a foreign arch token → `ret KILL_PROCESS`;
- * 2. `ld [0]`; on x86_64 an x32 number (`>= 0x40000000`) → `ret KILL_PROCESS`;
- * 3. the dispatch on the number, emitted by a {@link Layout} (default {@link treeLayout},
- *    a binary search; {@link linearLayout} is the plain `jeq` chain);
- * 4. the shared returns (mismatch first, so the dispatch can fall into it);
- * 5. per syscall with rules: each rule's conditions then `ret match`, a
- *    failing condition skipping to the next rule, and finally `ret mismatch`.
- *    Rules and conditions are emitted in canonical order (`canonical.ts`), so
- *    the bytes do not depend on the order they were written in.
+ * 2. `ld [0]`; one search over the syscall number (`search.ts`) sends every
+ *    number to its treatment: `ret match` for a syscall allowed whatever its
+ *    arguments, the syscall's argument checks, `ret mismatch` for every
+ *    unlisted number, and on x86_64 `ret KILL_PROCESS` for every number from
+ *    `0x40000000` up (x32, and nr −1 read as unsigned) — the x32 guard is
+ *    one more boundary of the same search instead of a separate test.
+ *    Adjacent numbers with the same treatment form one range. Syscalls with
+ *    argument checks are never skipped by the kernel's action cache, so they
+ *    weigh most and sit on the shortest paths; unconditional allows (cached
+ *    by the kernel after the first call) weigh least;
+ * 3. per syscall with rules, a decision tree over its argument words
+ *    (`rules.ts`);
+ * 4. the shared returns.
+ *
+ * With an explicit {@link Layout} (`linearLayout`, `treeLayout`) the older
+ * shape is produced instead: a separate `jge 0x40000000` x32 guard, then the
+ * layout's dispatch. The bodies are the same decision trees either way.
  *
  * Arguments are only loaded after the number is decided, and every exit is
  * a literal `ret #k`, which keeps unconditional allows in the kernel's action
- * cache. The 4096-instruction limit is not enforced here: the caller reports
- * it with the thread's name.
+ * cache. The 4096-instruction limit is not enforced here: the caller checks
+ * it after optimizing, with the thread's name.
  *
  * @module
  */
 import { actionValue } from "../action.ts";
-import { getArch, X32_SYSCALL_BIT } from "../arch/arch.ts";
+import { type ArchInfo, getArch, X32_SYSCALL_BIT } from "../arch/arch.ts";
 import { type Label, ProgramBuilder } from "../bpf/builder.ts";
 import { JEQ_K, JGE_K, LD_ABS, type Program, SECCOMP_DATA } from "../bpf/insn.ts";
-import { type Filter, KILL_PROCESS, type SyscallRules } from "../ir.ts";
+import { type Filter, KILL_PROCESS } from "../ir.ts";
 import { canonicalRules } from "./canonical.ts";
-import { emitCondition } from "./conditions.ts";
 import type { DispatchEntry, Layout } from "./layout.ts";
-import { treeLayout } from "./tree.ts";
+import { type Atom, emitRuleTree, ruleSet } from "./rules.ts";
+import { returnPool } from "./returns.ts";
+import { emitSearch, type Segment } from "./search.ts";
 
 export type { DispatchEntry, DispatchPlan, Layout } from "./layout.ts";
 export { linearLayout } from "./linear.ts";
@@ -36,9 +46,28 @@ export { argumentHalves, emitCondition } from "./conditions.ts";
 
 /** Options of {@link generateProgram}. */
 export interface GenerateOptions {
-  /** How the syscall number is dispatched (default {@link treeLayout}). */
+  /**
+   * A dispatch layout ({@link linearLayout}, {@link treeLayout}) instead of the
+   * default cost-shaped search; mostly for comparisons and tests.
+   */
   readonly layout?: Layout;
 }
+
+/**
+ * Dispatch weights: how much one number of each kind counts in the search's
+ * cost (expected instructions per call). A syscall with argument checks is
+ * filtered on every call; an unlisted number is a call the policy refuses
+ * (rare in a working process, and fatal under `trap`/`kill`); an
+ * unconditional allow is answered by the kernel's action cache after its
+ * first call (Linux 5.11+); the x32 range is never used by a native process.
+ */
+export const DISPATCH_WEIGHTS = { checked: 20, perRule: 8, unlisted: 0.1, allowed: 0.02, x32: 0.01, sizeCost: 0.05 } as const;
+
+/**
+ * The dispatch is planned exactly up to this many segments (a typical VMM thread has 60–120; above, weight-balanced splits come first):
+ * it decides every call's first steps, so it gets more planning time than an argument search.
+ */
+export const DISPATCH_EXACT_LIMIT = 48;
 
 /**
  * Generates the BPF program for `filter`. The filter is assumed valid (see
@@ -58,91 +87,112 @@ export interface GenerateOptions {
  * ```
  */
 export function generateProgram(filter: Filter, options: GenerateOptions = {}): Program {
-  const layout = options.layout ?? treeLayout;
   const arch = getArch(filter.arch);
   const matchValue = actionValue(filter.matchAction);
   const mismatchValue = actionValue(filter.mismatchAction);
   const b = new ProgramBuilder();
-  const returns = new SharedReturns(b);
+  const returns = returnPool(b);
+  const match = returns.label(matchValue);
   const mismatch = returns.label(mismatchValue);
   const kill = returns.label(actionValue(KILL_PROCESS));
 
   b.stmt(LD_ABS, SECCOMP_DATA.ARCH);
-  b.jump(JEQ_K, arch.auditArch, "next", kill);
+  b.jump(JEQ_K, arch.auditArch, "next", returns.resolve(kill));
   b.stmt(LD_ABS, SECCOMP_DATA.NR);
-  // x32 numbers carry the x86_64 token, so only this guard keeps them out of the allowlist.
-  if (arch.hasX32) b.jump(JGE_K, X32_SYSCALL_BIT, kill, "next");
 
-  const bodies: { syscall: SyscallRules; label: Label }[] = [];
-  const entries: DispatchEntry[] = filter.syscalls.map((syscall) => {
-    if (syscall.rules.length === 0) {
-      return { nr: syscall.nr, target: returns.label(matchValue) };
+  // Each syscall's treatment: a return, or a body with its decision tree.
+  const bodies: { label: Label; rules: readonly (readonly Atom[])[] }[] = [];
+  const entries: (DispatchEntry & { weight: number })[] = [];
+  for (const syscall of filter.syscalls) {
+    const set = ruleSet(canonicalRules(syscall).rules, arch.endian);
+    if (set.kind === "never" && !options.layout) continue; // same as unlisted
+    let target: Label;
+    let weight: number;
+    if (set.kind === "always") {
+      target = match;
+      weight = DISPATCH_WEIGHTS.allowed;
+    } else if (set.kind === "never") {
+      target = mismatch;
+      weight = DISPATCH_WEIGHTS.unlisted;
+    } else {
+      target = b.label(`rules-${syscall.name}`);
+      bodies.push({ label: target, rules: set.rules });
+      weight = DISPATCH_WEIGHTS.checked + DISPATCH_WEIGHTS.perRule * set.rules.length;
     }
-    const label = b.label(`rules-${syscall.name}`);
-    bodies.push({ syscall: canonicalRules(syscall), label });
-    return { nr: syscall.nr, target: label };
-  });
-  // The one sort of the dispatch: layouts rely on ascending numbers, and a Filter built by hand may be unvalidated.
-  entries.sort((x, y) => x.nr - y.nr);
-  layout(b, { syscalls: entries, mismatch });
-  returns.placeAll();
-
-  for (const { syscall, label } of bodies) {
-    b.place(label);
-    emitRules(b, syscall, arch.endian, matchValue, mismatchValue);
+    entries.push({ nr: syscall.nr, target, weight });
   }
+
+  // The one sort of the dispatch: layouts and the search rely on ascending numbers, and a
+  // Filter built by hand may be unvalidated.
+  entries.sort((x, y) => x.nr - y.nr);
+
+  if (options.layout) {
+    // x32 numbers carry the x86_64 token, so only this guard keeps them out of the allowlist.
+    if (arch.hasX32) b.jump(JGE_K, X32_SYSCALL_BIT, returns.resolve(kill), "next");
+    const dispatchEnd = b.label("dispatch-end");
+    const resolved = entries.map((e) => ({ ...e, target: returns.resolve(e.target) }));
+    options.layout(b, { syscalls: resolved, mismatch: dispatchEnd });
+    b.place(dispatchEnd);
+    b.ja(returns.resolve(mismatch));
+  } else {
+    const segments = dispatchSegments(arch, entries, mismatch, kill);
+    emitSearch(b, segments, {
+      sizeCost: DISPATCH_WEIGHTS.sizeCost,
+      exactLimit: DISPATCH_EXACT_LIMIT,
+      resolve: returns.resolve,
+      checkpoint: returns.checkpoint,
+    });
+  }
+
+  for (const body of bodies) {
+    returns.checkpoint();
+    b.place(body.label);
+    emitRuleTree(b, body.rules, { endian: arch.endian, match, matchValue, fail: mismatch, returns });
+  }
+  returns.placeAll();
   return b.build();
 }
 
 /**
- * Rules OR, conditions AND: each rule falls through its conditions to
- * `ret match`; a failing condition skips to the next rule, the last one to
- * `ret mismatch`.
+ * The dispatch's segments over the whole 32-bit number line: each listed
+ * number, the gaps between them (mismatch, weighted by how many of the
+ * arch's syscalls they hold), and on x86_64 the x32 range (kill).
  * @private
  */
-function emitRules(
-  b: ProgramBuilder,
-  syscall: SyscallRules,
-  endian: "little" | "big",
-  matchValue: number,
-  mismatchValue: number,
-): void {
-  const noRuleMatched = b.label(`mismatch-${syscall.name}`);
-  for (const [r, rule] of syscall.rules.entries()) {
-    const last = r === syscall.rules.length - 1;
-    const fail = last ? noRuleMatched : b.label(`rule-${syscall.name}-${r + 1}`);
-    for (const cond of rule.conditions) emitCondition(b, cond, endian, fail);
-    b.ret(matchValue);
-    if (!last) b.place(fail);
-  }
-  b.place(noRuleMatched);
-  b.ret(mismatchValue);
-}
-
-/**
- * One `ret #value` per distinct value, placed together right after the
- * dispatch; the first value asked for (the mismatch) comes first so the
- * dispatch can fall into it.
- * @private
- */
-class SharedReturns {
-  #builder: ProgramBuilder;
-  #labels = new Map<number, Label>();
-  constructor(builder: ProgramBuilder) {
-    this.#builder = builder;
-  }
-  label(value: number): Label {
-    let label = this.#labels.get(value);
-    if (!label) {
-      label = this.#builder.label(`ret-${value.toString(16)}`);
-      this.#labels.set(value, label);
+function dispatchSegments(
+  arch: ArchInfo,
+  entries: readonly (DispatchEntry & { weight: number })[],
+  mismatch: Label,
+  kill: Label,
+): Segment[] {
+  const known = [...arch.names.keys()].filter((nr) => nr >= 0 && nr < X32_SYSCALL_BIT).sort((x, y) => x - y);
+  let k = 0;
+  /** Arch syscalls in lo..hi; calls come in ascending order, so one pass over `known`. */
+  const knownIn = (lo: number, hi: number) => {
+    while (k < known.length && known[k] < lo) k++;
+    let n = 0;
+    while (k < known.length && known[k] <= hi) {
+      n++;
+      k++;
     }
-    return label;
+    return n;
+  };
+  const top = arch.hasX32 ? X32_SYSCALL_BIT - 1 : 0xffffffff;
+  const gap = (lo: number, hi: number): Segment => ({
+    lo,
+    hi,
+    target: mismatch,
+    weight: DISPATCH_WEIGHTS.unlisted * Math.max(knownIn(lo, hi), 0.1),
+  });
+  const out: Segment[] = [];
+  let next = 0;
+  for (const e of entries) {
+    if (e.nr > next) out.push(gap(next, e.nr - 1));
+    knownIn(e.nr, e.nr);
+    out.push({ lo: e.nr, hi: e.nr, target: e.target, weight: e.weight });
+    next = e.nr + 1;
   }
-  placeAll(): void {
-    for (const [value, label] of this.#labels) {
-      this.#builder.place(label);
-      this.#builder.ret(value);
-    }
-  }
+  if (next <= top) out.push(gap(next, top));
+  if (arch.hasX32) out.push({ lo: X32_SYSCALL_BIT, hi: 0xffffffff, target: kill, weight: DISPATCH_WEIGHTS.x32 });
+  return out;
 }

@@ -20,7 +20,7 @@ import { actionFromValue, formatAction, SECCOMP_RET_ACTION_FULL, SECCOMP_RET } f
 import type { ArchInfo } from "../arch/arch.ts";
 import type { Program } from "../bpf/insn.ts";
 import { runFilter } from "../bpf/interpreter.ts";
-import { ContainerError, DEFAULT_BYTES_LIMIT, deserializeBinary } from "../container.ts";
+import { CONTAINER_FORMATS, ContainerError, type ContainerFormat, DEFAULT_BYTES_LIMIT, deserializeBinary } from "../container.ts";
 import { PolicyError } from "../diagnostics.ts";
 import {
   checkActionsAvailable,
@@ -67,7 +67,7 @@ export const EXEC_EXIT = {
 } as const;
 
 /** Usage text of `seccompiler exec --help`. */
-export const EXEC_USAGE = `Usage: seccompiler exec (--filter-file FILE [--bytes-limit N] | --policy FILE [--max-input-bytes N])
+export const EXEC_USAGE = `Usage: seccompiler exec (--filter-file FILE [--bytes-limit N] [--container L] | --policy FILE [--max-input-bytes N])
                         [--sha256 HEX] [--thread NAME] [--preserve-fds N] [--no-exec-guard] [--dry-run]
                         -- PROGRAM [ARGS...]
 
@@ -76,7 +76,9 @@ Installs one thread's seccomp filter on the launcher, then execve's PROGRAM
 instruction. On success nothing is printed and PROGRAM's exit status is returned.
 
 Options:
-  --filter-file FILE  a Firecracker filter file (from 'seccompiler compile')
+  --filter-file FILE  a Firecracker filter file (from 'seccompiler compile'), either
+                      layout: Firecracker v1.15+ (bitcode) or v0.25–v1.14 (bincode)
+  --container L       the filter file's layout, bitcode or bincode, when it cannot be detected
   --bytes-limit N     largest filter file accepted, in bytes (default ${DEFAULT_BYTES_LIMIT})
   --policy FILE       a JSON policy, compiled now for this machine's architecture
   --max-input-bytes N largest policy accepted (default ${DEFAULT_MAX_INPUT_BYTES}, 16 MiB)
@@ -114,6 +116,7 @@ class LaunchError extends Error {
 interface ExecOptions {
   readonly source: { readonly kind: "filter-file" | "policy"; readonly file: string };
   readonly bytesLimit: number;
+  readonly container?: ContainerFormat;
   readonly maxInputBytes: number;
   readonly sha256?: string;
   readonly thread?: string;
@@ -137,6 +140,10 @@ function optionProblem(o: Partial<Record<keyof typeof EXEC_OPTIONS, string | boo
   if (o["filter-file"] !== undefined && o.policy !== undefined) return "give --filter-file or --policy, not both";
   if (o["bytes-limit"] !== undefined && o["filter-file"] === undefined) return "--bytes-limit applies only to --filter-file";
   if (o["max-input-bytes"] !== undefined && o.policy === undefined) return "--max-input-bytes applies only to --policy";
+  if (o.container !== undefined && o["filter-file"] === undefined) return "--container applies only to --filter-file";
+  if (o.container !== undefined && !(CONTAINER_FORMATS as readonly unknown[]).includes(o.container)) {
+    return '--container must be "bitcode" or "bincode"';
+  }
   return undefined;
 }
 
@@ -144,6 +151,7 @@ function optionProblem(o: Partial<Record<keyof typeof EXEC_OPTIONS, string | boo
 const EXEC_OPTIONS = {
   "filter-file": { type: "string" },
   "bytes-limit": { type: "string" },
+  container: { type: "string" },
   policy: { type: "string" },
   "max-input-bytes": { type: "string" },
   sha256: { type: "string" },
@@ -209,6 +217,7 @@ function parseOptions(args: string[]): ExecOptions | "help" {
     bytesLimit: parseByteCount(values["bytes-limit"], "--bytes-limit", DEFAULT_BYTES_LIMIT),
     maxInputBytes: parseByteCount(values["max-input-bytes"], "--max-input-bytes", DEFAULT_MAX_INPUT_BYTES),
     sha256: parseSha256(values.sha256),
+    ...(values.container ? { container: values.container as ContainerFormat } : {}),
     thread: values.thread,
     guard: !values["no-exec-guard"],
     dryRun: values["dry-run"] ?? false,
@@ -229,7 +238,10 @@ async function loadPrograms(options: ExecOptions, arch: ArchInfo): Promise<Map<s
       sha256: options.sha256,
     });
     try {
-      return deserializeBinary(bytes, { bytesLimit: options.bytesLimit });
+      return deserializeBinary(bytes, {
+        bytesLimit: options.bytesLimit,
+        ...(options.container ? { format: options.container } : {}),
+      });
     } catch (error) {
       if (error instanceof ContainerError) {
         const at = error.offset === undefined ? "" : ` (at byte ${error.offset})`;

@@ -8,7 +8,7 @@
  */
 import type { ArchInfo } from "../arch/arch.ts";
 import { didYouMean, quoteList } from "../checks.ts";
-import type { Diagnostic, DiagnosticCode } from "../diagnostics.ts";
+import { boundDiagnostic, type Diagnostic, type DiagnosticCode } from "../diagnostics.ts";
 import { closestMatch } from "../suggest.ts";
 import { type JsonNode, jsonPath, type Locator } from "./parse.ts";
 import type { ObjectShape } from "./shape.ts";
@@ -60,14 +60,15 @@ export interface Report {
  */
 export function report(checker: Checker, problem: Report): void {
   const { code, message, path, at, hint, severity = "error" } = problem;
-  checker.diagnostics.push({
+  // Bounded here, where every front-end diagnostic is made: a hostile name is quoted by its start only.
+  checker.diagnostics.push(boundDiagnostic({
     code,
     message,
     path: jsonPath(path),
     position: checker.locate(at.offset, at.length),
     severity,
     ...(hint ? { hint } : {}),
-  });
+  }));
 }
 
 /**

@@ -33,7 +33,8 @@ export const RECORD_EXIT = { LAUNCHER_ERROR: 125, NOT_EXECUTABLE: 126, NOT_FOUND
  *
  * @example
  * ```ts
- * notifyProgram(getArch("x86_64")).length; // 6
+ * import { getArch } from "../arch/arch.ts";
+ * notifyProgram(getArch("x86_64")).length; // 7
  * ```
  */
 export function notifyProgram(arch: ArchInfo): Program {

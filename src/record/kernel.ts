@@ -51,6 +51,7 @@ function ioc(arch: ArchInfo, direction: "read" | "write" | "readwrite", nr: numb
  *
  * @example
  * ```ts
+ * import { getArch } from "../arch/arch.ts";
  * notifyIoctls(getArch("x86_64")).recv; // 0xc0502100n
  * ```
  */
@@ -98,7 +99,11 @@ export interface Listener {
  *
  * @example
  * ```ts
- * const listener = openListener(libc, arch, fd);
+ * import { getArch } from "../arch/arch.ts";
+ * import type { Libc } from "../install/mod.ts";
+ * declare const libc: Libc;
+ * declare const fd: number;
+ * const listener = openListener(libc, getArch("x86_64"), fd);
  * if (listener.poll(100) & NOTIFY.POLLIN) listener.receive();
  * ```
  */
@@ -192,7 +197,8 @@ function syscallNumbers(arch: ArchInfo) {
  *
  * @example
  * ```ts
- * notificationSizes(libc, arch); // { notif: 80, resp: 24, data: 64 }
+ * import { hostArchInfo, openLibc } from "../install/mod.ts";
+ * notificationSizes(await openLibc(), hostArchInfo()); // { notif: 80, resp: 24, data: 64 }
  * ```
  */
 export function notificationSizes(libc: Libc, arch: ArchInfo): { notif: number; resp: number; data: number } {
@@ -209,7 +215,9 @@ export function notificationSizes(libc: Libc, arch: ArchInfo): { notif: number; 
  *
  * @example
  * ```ts
- * const copy = takeDescriptor(libc, arch, child, 5);
+ * import { hostArchInfo, openLibc } from "../install/mod.ts";
+ * declare const child: number;
+ * const copy = takeDescriptor(await openLibc(), hostArchInfo(), child, 5);
  * ```
  */
 export function takeDescriptor(libc: Libc, arch: ArchInfo, pid: number, targetFd: number): { fd: number } | { errno: number; step: string } {
@@ -232,7 +240,8 @@ export type ChildStatus = { readonly exited: number } | { readonly signal: numbe
  *
  * @example
  * ```ts
- * const reaped = reapOne(libc, arch); // { pid: 1234, status: { exited: 0 } }
+ * import { hostArchInfo, openLibc } from "../install/mod.ts";
+ * const reaped = reapOne(await openLibc(), hostArchInfo()); // { pid: 1234, status: { exited: 0 } }
  * ```
  */
 export function reapOne(libc: Libc, arch: ArchInfo): { pid: number; status: ChildStatus } | "none" | "no-children" {

@@ -68,7 +68,8 @@ function filterText(name: string, group: GroupRecording, specs: readonly ArgSpec
  *
  * @example
  * ```ts
- * const text = renderPolicy(recording, specs, "/bin/ls -l /");
+ * import { newRecording } from "./recording.ts";
+ * const text = renderPolicy(newRecording(), [], "/bin/ls -l /");
  * ```
  */
 export function renderPolicy(recording: Recording, specs: readonly ArgSpec[], command: string): string {
@@ -84,7 +85,15 @@ export function renderPolicy(recording: Recording, specs: readonly ArgSpec[], co
   ].join("\n");
 }
 
-/** A bad existing policy for --merge. */
+/**
+ * A bad existing policy for --merge.
+ *
+ * @example
+ * ```ts
+ * import { newRecording } from "./recording.ts";
+ * try { mergePolicy("[]", newRecording(), []); } catch (e) { if (e instanceof MergeError) console.log(e.message); }
+ * ```
+ */
 export class MergeError extends Error {
   /** Stable code. */
   readonly code = "merge";
@@ -165,7 +174,9 @@ interface Edit {
  *
  * @example
  * ```ts
- * const { text, added } = mergePolicy(existingText, recording, specs);
+ * import { newRecording } from "./recording.ts";
+ * declare const existingText: string;
+ * const { text, added } = mergePolicy(existingText, newRecording(), []);
  * ```
  */
 export function mergePolicy(existing: string, recording: Recording, specs: readonly ArgSpec[], file = "<policy>"): MergeResult {

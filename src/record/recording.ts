@@ -29,7 +29,15 @@ export interface ThreadRule {
 /** The group of threads no `--threads` pattern matches, and of every thread without `--threads`. */
 export const DEFAULT_GROUP = "main";
 
-/** A bad `--threads` or `--args` value; the CLI turns it into a usage error. */
+/**
+ * A bad `--threads` or `--args` value; the CLI turns it into a usage error.
+ *
+ * @example
+ * ```ts
+ * import { getArch } from "../arch/arch.ts";
+ * try { parseArgSpecs("ioctl", getArch("x86_64")); } catch (e) { if (e instanceof SpecError) console.log(e.message); }
+ * ```
+ */
 export class SpecError extends Error {
   /** Stable code. */
   readonly code = "record-spec";
@@ -40,6 +48,7 @@ export class SpecError extends Error {
  *
  * @example
  * ```ts
+ * import { getArch } from "../arch/arch.ts";
  * parseArgSpecs("ioctl:1", getArch("x86_64")); // [{ syscall: "ioctl", index: 1, width: "dword" }]
  * ```
  */
@@ -145,6 +154,10 @@ export function newRecording(): Recording {
  *
  * @example
  * ```ts
+ * import { getArch } from "../arch/arch.ts";
+ * const arch = getArch("x86_64");
+ * const config: RecordConfig = { arch, argSpecs: parseArgSpecs("ioctl:1", arch), threadRules: [], maxValues: 256 };
+ * const recording = newRecording();
  * addCall(recording, config, "fc_vcpu 0", 16, [3n, 0xae80n, 0n, 0n, 0n, 0n]);
  * ```
  */

@@ -24,11 +24,14 @@ async function bindPosixSpawn(libc: Libc): Promise<PosixSpawn> {
     });
     return (pid, path, argv, envp) => symbols.posix_spawn(pid, path, null, null, argv, envp);
   }
-  const { symbols } = Deno.dlopen(libc.path, {
+  // Deno's FFI through globalThis, typed here: the npm package's declarations are built with tsc, which has no Deno namespace.
+  const deno = (globalThis as unknown as {
+    Deno: { dlopen(path: string, symbols: object): { symbols: { posix_spawn(...args: unknown[]): number } } };
+  }).Deno;
+  const { symbols } = deno.dlopen(libc.path, {
     posix_spawn: { parameters: ["buffer", "buffer", "pointer", "pointer", "buffer", "buffer"], result: "i32" },
   } as const);
-  return (pid, path, argv, envp) =>
-    symbols.posix_spawn(pid as BufferSource, path as BufferSource, null, null, argv as BufferSource, envp as BufferSource);
+  return (pid, path, argv, envp) => symbols.posix_spawn(pid, path, null, null, argv, envp);
 }
 
 /**
@@ -38,7 +41,8 @@ async function bindPosixSpawn(libc: Libc): Promise<PosixSpawn> {
  *
  * @example
  * ```ts
- * const pid = await spawnChild(libc, ["/bin/true"], process.env);
+ * import { openLibc } from "../install/mod.ts";
+ * const pid = await spawnChild(await openLibc(), ["/bin/true"], process.env);
  * ```
  */
 export async function spawnChild(libc: Libc, argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number> {

@@ -20,7 +20,14 @@ import { SECCOMP_RET } from "../action.ts";
 import { type ChildStatus, type Listener, NOTIFY, openListener, reapOne, takeDescriptor } from "./kernel.ts";
 import { spawnChild } from "./spawn.ts";
 
-/** A failure of the recorder itself (never of the target). */
+/**
+ * A failure of the recorder itself (never of the target).
+ *
+ * @example
+ * ```ts
+ * throw new RecordError("this kernel is too old to record", "record needs Linux 5.6");
+ * ```
+ */
 export class RecordError extends Error {
   /** Stable code. */
   readonly code = "record";
@@ -62,7 +69,8 @@ function kernelVersion(): [number, number] {
  *
  * @example
  * ```ts
- * checkKernel(libc); // throws RecordError on Linux < 5.6
+ * import { openLibc } from "../install/mod.ts";
+ * checkKernel(await openLibc()); // throws RecordError on Linux < 5.6
  * ```
  */
 export function checkKernel(libc: Libc): void {
@@ -95,9 +103,11 @@ export function selfCommand(args: readonly string[]): string[] {
     if (bun.main.startsWith("/$bunfs/")) return [process.execPath, ...args];
     return [process.execPath, ...process.execArgv, process.argv[1], ...args];
   }
-  const main = new URL(Deno.mainModule).pathname;
+  // Through globalThis, typed here: the npm package's declarations are built with tsc, which has no Deno namespace.
+  const deno = (globalThis as unknown as { Deno: { mainModule: string; execPath(): string } }).Deno;
+  const main = new URL(deno.mainModule).pathname;
   // The helper execve's an arbitrary program, which no Deno permission confines anyway.
-  return [Deno.execPath(), "run", "--quiet", "--no-check", "--allow-all", main, ...args];
+  return [deno.execPath(), "run", "--quiet", "--no-check", "--allow-all", main, ...args];
 }
 
 /** Sleeps `ms` milliseconds. @private */
@@ -123,7 +133,14 @@ function findListener(pid: number): number | undefined {
   return undefined;
 }
 
-/** Status of a process killed by a signal, or that exited, for the shell: 128 + signal like sh. */
+/**
+ * Status of a process killed by a signal, or that exited, for the shell: 128 + signal like sh.
+ *
+ * @example
+ * ```ts
+ * exitCode({ signal: 9, core: false }); // 137
+ * ```
+ */
 export function exitCode(status: ChildStatus): number {
   return "exited" in status ? status.exited : 128 + status.signal;
 }

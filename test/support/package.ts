@@ -47,7 +47,14 @@ function check(what: string, run: SpawnSyncReturns<string>): SpawnSyncReturns<st
 }
 
 let installed: InstalledPackage | undefined;
+let failure: Error | undefined;
 let root: string | undefined;
+
+/**
+ * Per-test option for tests that may be the first to call {@link installedPackage}: building,
+ * packing and installing take a minute on an idle machine and several on a loaded one.
+ */
+export const PACKAGE_TEST = { timeout: 600_000 } as const;
 
 /**
  * Builds, packs and installs the package on first use; later calls return the same copy.
@@ -59,6 +66,19 @@ let root: string | undefined;
  */
 export function installedPackage(): InstalledPackage {
   if (installed) return installed;
+  // A failed attempt is not retried by every later test: they fail at once with the same error.
+  if (failure) throw failure;
+  try {
+    installed = install();
+    return installed;
+  } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
+    throw failure;
+  }
+}
+
+/** @private */
+function install(): InstalledPackage {
   root = mkdtempSync(join(tmpdir(), "seccompiler-package-"));
   process.on("exit", () => root && rmSync(root, { recursive: true, force: true }));
   const env = cleanEnv();
@@ -77,12 +97,11 @@ export function installedPackage(): InstalledPackage {
   mkdirSync(project);
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }, null, 2));
   check("npm install", spawnSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", tarball], { cwd: project, env, encoding: "utf8" }));
-  installed = {
+  return {
     tarball,
     files,
     project,
     bin: join(project, "node_modules", ".bin", "seccompiler"),
     bun: join(project, "node_modules", ".bin", "bun"),
   };
-  return installed;
 }

@@ -1,0 +1,373 @@
+/**
+ * Cost-shaped search over one 32-bit word in A: the number line is cut into
+ * segments, each with a target and a weight, and the emitted code sends every
+ * value to its segment's target with `jge` splits and `jeq` chains. The
+ * syscall dispatch and the argument-value checks both use it.
+ *
+ * The shape minimises `Σ weight × depth + λ × size` (depth: instructions
+ * executed to reach the target, size: instructions emitted). Small regions
+ * are solved exactly by dynamic programming over contiguous segment ranges;
+ * larger ones are split where the weight on both sides is most even first,
+ * which keeps planning time O(n log n) plus a bounded DP per piece.
+ *
+ * Why it is safe: every instruction compares A with a constant; a `jge k`
+ * sends exactly the values ≥ k right, and the planner only splits at segment
+ * boundaries, so each side still covers exactly its segments; a `jeq p`
+ * chain only tests single-value segments and sends everything else to the
+ * one target all remaining segments share. Every value of 0..2^32−1 lies in
+ * exactly one segment (checked on entry), so nothing falls through.
+ *
+ * @module
+ */
+import type { Label, ProgramBuilder } from "../bpf/builder.ts";
+import { JEQ_K, JGE_K } from "../bpf/insn.ts";
+
+/** One run of values `lo..hi` (inclusive, unsigned 32-bit) that all go to `target`. */
+export interface Segment {
+  /** First value. */
+  readonly lo: number;
+  /** Last value (inclusive). */
+  readonly hi: number;
+  /** Where these values go. */
+  readonly target: Label;
+  /** How much a value of this segment matters (expected calls); 0 = never mind. */
+  readonly weight: number;
+}
+
+/** Tuning of {@link emitSearch}. */
+export interface SearchOptions {
+  /** Cost of one emitted instruction, in the same unit as the weights (default 0). */
+  readonly sizeCost?: number;
+  /** Regions up to this many segments are planned exactly (default {@link EXACT_LIMIT}); above, weight-balanced splits first. */
+  readonly exactLimit?: number;
+  /** Maps a segment's target to the label a jump emitted now should use (default: itself). */
+  readonly resolve?: (target: Label) => Label;
+  /** Called where control never falls through (after each left subtree), e.g. to place returns. */
+  readonly checkpoint?: () => void;
+}
+
+/** Regions up to this many segments are planned exactly, by default. */
+export const EXACT_LIMIT = 24;
+/** Longest `jeq` chain considered for a leaf. */
+const CHAIN_LIMIT = 8;
+const WORD_MAX = 0xffffffff;
+
+/** A planned decision tree. @private */
+type Plan =
+  | { readonly kind: "leaf"; readonly target: Label }
+  | { readonly kind: "split"; readonly at: number; readonly left: Plan; readonly right: Plan }
+  | {
+    readonly kind: "chain";
+    readonly tests: readonly { readonly value: number; readonly target: Label }[];
+    readonly otherwise: Label;
+  };
+
+/** Cost and size of a plan. @private */
+interface Scored {
+  readonly plan: Plan;
+  readonly cost: number;
+  readonly size: number;
+}
+
+/**
+ * Merges adjacent segments with the same target, and checks the segments
+ * cover 0..2^32−1 exactly, in order. Throws on a gap or overlap (a bug in the
+ * caller, never the user's input).
+ *
+ * @example
+ * ```ts
+ * import { ProgramBuilder } from "../bpf/builder.ts";
+ * const b = new ProgramBuilder();
+ * const t = b.label();
+ * normalizeSegments([{ lo: 0, hi: 9, target: t, weight: 1 }, { lo: 10, hi: 0xffffffff, target: t, weight: 2 }]).length; // 1
+ * ```
+ */
+export function normalizeSegments(segments: readonly Segment[]): Segment[] {
+  const out: Segment[] = [];
+  let next = 0;
+  for (const s of segments) {
+    if (s.lo !== next || s.hi < s.lo || s.hi > WORD_MAX) {
+      throw new RangeError(`search segments must cover 0..0xffffffff in order (segment ${s.lo}..${s.hi}, expected start ${next})`);
+    }
+    next = s.hi + 1;
+    const last = out[out.length - 1];
+    if (last && last.target === s.target) {
+      out[out.length - 1] = { lo: last.lo, hi: s.hi, target: s.target, weight: last.weight + s.weight };
+    } else {
+      out.push(s);
+    }
+  }
+  if (next !== WORD_MAX + 1) throw new RangeError(`search segments end at ${next - 1}, not 0xffffffff`);
+  return out;
+}
+
+/**
+ * Emits the search at the builder's current position. A holds the word; every
+ * value jumps to its segment's target (no path falls through past the search).
+ * Returns how many instructions the plan emits.
+ *
+ * @example
+ * ```ts
+ * import { ProgramBuilder } from "../bpf/builder.ts";
+ * const b = new ProgramBuilder();
+ * const [yes, no] = [b.label("yes"), b.label("no")];
+ * emitSearch(b, [
+ *   { lo: 0, hi: 4, target: no, weight: 0 },
+ *   { lo: 5, hi: 5, target: yes, weight: 1 },
+ *   { lo: 6, hi: 0xffffffff, target: no, weight: 0 },
+ * ]); // jeq #5, yes, no
+ * ```
+ */
+export function emitSearch(b: ProgramBuilder, segments: readonly Segment[], options: SearchOptions = {}): number {
+  const sizeCost = options.sizeCost ?? 0;
+  const exact = options.exactLimit ?? EXACT_LIMIT;
+  const segs = normalizeSegments(segments);
+  // Peeling: test the heaviest single values first with `jeq`, then search the
+  // rest, where a peeled value can no longer occur and joins a neighbour.
+  let best = { peeled: [] as Segment[], scored: planRegion(segs, 0, segs.length - 1, sizeCost, exact), score: 0 };
+  best.score = best.scored.cost + sizeCost * best.scored.size;
+  const total = segs.reduce((n, x) => n + x.weight, 0);
+  // Only a value heavy enough to matter is worth a test in front of everything else.
+  const heavy = segs.length > PEEL_LIMIT
+    ? []
+    : segs.filter((x) => x.lo === x.hi && x.weight * PEEL_SHARE >= total).sort((x, y) => y.weight - x.weight)
+      .slice(0, MAX_PEELS);
+  for (let k = 1; k <= heavy.length; k++) {
+    const peeled = heavy.slice(0, k);
+    const rest = withoutValues(segs, new Set(peeled.map((x) => x.lo)));
+    const scored = planRegion(rest, 0, rest.length - 1, sizeCost, exact);
+    let cost = scored.cost;
+    let peeledWeight = 0;
+    peeled.forEach((x, m) => {
+      cost += x.weight * (m + 1);
+      peeledWeight += x.weight;
+    });
+    cost += (total - peeledWeight) * k;
+    const score = cost + sizeCost * (scored.size + k);
+    if (score < best.score) best = { peeled, scored: { ...scored, cost, size: scored.size + k }, score };
+  }
+  const emit: Emitter = { b, resolve: options.resolve ?? ((t) => t), checkpoint: options.checkpoint ?? (() => {}) };
+  for (const x of best.peeled) b.jump(JEQ_K, x.lo, emit.resolve(x.target), "next");
+  const entry = emitPlan(emit, best.scored.plan);
+  // A search that is a single leaf still needs one jump to get there.
+  if (entry.kind === "leaf") b.ja(emit.resolve(entry.target));
+  return best.scored.size + (entry.kind === "leaf" ? 1 : 0);
+}
+
+/** Most values {@link emitSearch} considers testing before the search proper. */
+const MAX_PEELS = 3;
+/** A value is considered for peeling when it carries at least 1/PEEL_SHARE of the total weight. */
+const PEEL_SHARE = 10;
+/** Searches over more segments than this are not considered for peeling (planning time). */
+const PEEL_LIMIT = 400;
+
+/**
+ * `segs` where the values in `gone` cannot occur: each such single-value
+ * segment takes its left neighbour's target (or the right one's, first in
+ * line), so it merges away. @private
+ */
+function withoutValues(segs: readonly Segment[], gone: ReadonlySet<number>): Segment[] {
+  const out: Segment[] = [];
+  for (let k = 0; k < segs.length; k++) {
+    const x = segs[k];
+    if (x.lo === x.hi && gone.has(x.lo)) {
+      const neighbour = out.length > 0 ? out[out.length - 1].target : segs[k + 1]?.target;
+      out.push({ lo: x.lo, hi: x.hi, target: neighbour ?? x.target, weight: 0 });
+    } else {
+      out.push(x);
+    }
+  }
+  return normalizeSegments(out);
+}
+
+/** Where and how a plan is emitted. @private */
+interface Emitter {
+  readonly b: ProgramBuilder;
+  readonly resolve: (target: Label) => Label;
+  readonly checkpoint: () => void;
+}
+
+/** Emits `plan` (not a bare leaf) here; returns the plan for the caller's bookkeeping. @private */
+function emitPlan(emit: Emitter, plan: Plan): Plan {
+  const { b, resolve } = emit;
+  if (plan.kind === "leaf") return plan;
+  if (plan.kind === "chain") {
+    plan.tests.forEach((t, i) => {
+      const last = i === plan.tests.length - 1;
+      b.jump(JEQ_K, t.value, resolve(t.target), last ? resolve(plan.otherwise) : "next");
+    });
+    return plan;
+  }
+  const right = plan.right.kind === "leaf" ? resolve(plan.right.target) : b.label(`ge-${plan.at}`);
+  const left = plan.left.kind === "leaf" ? resolve(plan.left.target) : b.label(`lt-${plan.at}`);
+  b.jump(JGE_K, plan.at, right, left);
+  if (plan.left.kind !== "leaf") {
+    b.place(left);
+    emitPlan(emit, plan.left);
+    // Every path of the left subtree has jumped away: nothing falls through from here.
+    if (plan.right.kind !== "leaf") emit.checkpoint();
+  }
+  if (plan.right.kind !== "leaf") {
+    b.place(right);
+    emitPlan(emit, plan.right);
+  }
+  return plan;
+}
+
+/** Plans segments `i..j`: exactly when small, by weight-balanced splits when large. @private */
+function planRegion(segs: readonly Segment[], i: number, j: number, sizeCost: number, exact: number): Scored {
+  if (j - i + 1 <= exact) return planExact(segs, i, j, sizeCost);
+  let total = 0;
+  for (let k = i; k <= j; k++) total += segs[k].weight;
+  // The boundary m (first segment of the right side) that best halves the weight.
+  let best = i + 1;
+  let bestGap = Infinity;
+  let leftWeight = 0;
+  for (let m = i + 1; m <= j; m++) {
+    leftWeight += segs[m - 1].weight;
+    const gap = Math.abs(total - 2 * leftWeight);
+    if (gap < bestGap) {
+      bestGap = gap;
+      best = m;
+    }
+  }
+  const left = planRegion(segs, i, best - 1, sizeCost, exact);
+  const right = planRegion(segs, best, j, sizeCost, exact);
+  return {
+    plan: { kind: "split", at: segs[best].lo, left: left.plan, right: right.plan },
+    cost: total + left.cost + right.cost,
+    size: 1 + left.size + right.size,
+  };
+}
+
+/**
+ * Exact DP over every contiguous sub-range of `i..j`, in flat arrays (this
+ * runs for every search, so it avoids allocating per sub-range); the chosen
+ * plan is rebuilt at the end. @private
+ */
+function planExact(segs: readonly Segment[], i: number, j: number, sizeCost: number): Scored {
+  const n = j - i + 1;
+  const prefix = new Float64Array(n + 1);
+  for (let k = 0; k < n; k++) prefix[k + 1] = prefix[k] + segs[i + k].weight;
+  // Indexed [a * n + c], a ≤ c relative to i. choice: −1 leaf, −2 chain, m > 0 split before m.
+  const cost = new Float64Array(n * n);
+  const size = new Int32Array(n * n);
+  const choice = new Int32Array(n * n);
+  for (let len = 1; len <= n; len++) {
+    for (let a = 0; a + len - 1 < n; a++) {
+      const c = a + len - 1;
+      const at = a * n + c;
+      if (len === 1) {
+        choice[at] = -1;
+        continue;
+      }
+      const total = prefix[c + 1] - prefix[a];
+      let bestScore = Infinity;
+      let bestCost = 0;
+      let bestSize = 0;
+      let bestChoice = 0;
+      const chain = chainCost(segs, i + a, i + c, total);
+      if (chain) {
+        bestScore = chain.cost + sizeCost * chain.size;
+        bestCost = chain.cost;
+        bestSize = chain.size;
+        bestChoice = -2;
+      }
+      for (let m = a + 1; m <= c; m++) {
+        const left = a * n + m - 1;
+        const right = m * n + c;
+        const splitCost = total + cost[left] + cost[right];
+        const splitSize = 1 + size[left] + size[right];
+        const score = splitCost + sizeCost * splitSize;
+        if (score < bestScore) {
+          bestScore = score;
+          bestCost = splitCost;
+          bestSize = splitSize;
+          bestChoice = m;
+        }
+      }
+      cost[at] = bestCost;
+      size[at] = bestSize;
+      choice[at] = bestChoice;
+    }
+  }
+  const rebuild = (a: number, c: number): Plan => {
+    const pick = choice[a * n + c];
+    if (pick === -1) return { kind: "leaf", target: segs[i + a].target };
+    if (pick === -2) return chainPlan(segs, i + a, i + c);
+    return { kind: "split", at: segs[i + pick].lo, left: rebuild(a, pick - 1), right: rebuild(pick, c) };
+  };
+  return { plan: rebuild(0, n - 1), cost: cost[n - 1], size: size[n - 1] };
+}
+
+/** Scratch for {@link chainCost}: the tested weights, sorted (heaviest first). @private */
+const chainWeights = new Float64Array(CHAIN_LIMIT);
+
+/**
+ * The target a `jeq` chain over segments `a..c` leaves untested: the one
+ * every multi-value segment shares, or with only single values the target
+ * whose values weigh most; null when multi-value segments disagree.
+ * @private
+ */
+function chainBackground(segs: readonly Segment[], a: number, c: number): Label | null {
+  let background: Label | null = null;
+  for (let k = a; k <= c; k++) {
+    const s = segs[k];
+    if (s.lo === s.hi) continue;
+    if (background !== null && background !== s.target) return null;
+    background = s.target;
+  }
+  if (background !== null) return background;
+  let heaviest = -1;
+  for (let k = a; k <= c; k++) {
+    let w = 0;
+    for (let m = a; m <= c; m++) if (segs[m].target === segs[k].target) w += segs[m].weight;
+    if (w > heaviest) {
+      heaviest = w;
+      background = segs[k].target;
+    }
+  }
+  return background;
+}
+
+/**
+ * Cost and size of the `jeq` chain for segments `a..c` (heavier values
+ * tested first), or undefined when the region is not of that shape or needs
+ * more than {@link CHAIN_LIMIT} tests. Allocation-free: the DP calls it for
+ * every small sub-range. @private
+ */
+function chainCost(segs: readonly Segment[], a: number, c: number, total: number): { cost: number; size: number } | undefined {
+  // Neighbouring segments differ in target, so at most every other one can be left untested.
+  if ((c - a + 1) >> 1 > CHAIN_LIMIT) return undefined;
+  const background = chainBackground(segs, a, c);
+  if (background === null) return undefined;
+  let count = 0;
+  let testedWeight = 0;
+  for (let k = a; k <= c; k++) {
+    if (segs[k].target === background) continue;
+    if (count === CHAIN_LIMIT) return undefined;
+    const w = segs[k].weight;
+    testedWeight += w;
+    // Insertion into the sorted scratch.
+    let p = count++;
+    while (p > 0 && chainWeights[p - 1] < w) {
+      chainWeights[p] = chainWeights[p - 1];
+      p--;
+    }
+    chainWeights[p] = w;
+  }
+  if (count === 0) return undefined;
+  let cost = (total - testedWeight) * count;
+  for (let m = 0; m < count; m++) cost += chainWeights[m] * (m + 1);
+  return { cost, size: count };
+}
+
+/** The chain plan itself, for a region {@link chainCost} accepted. @private */
+function chainPlan(segs: readonly Segment[], a: number, c: number): Plan {
+  const background = chainBackground(segs, a, c)!;
+  const tested: Segment[] = [];
+  for (let k = a; k <= c; k++) if (segs[k].target !== background) tested.push(segs[k]);
+  // Stable: equal weights keep ascending value order, so output is deterministic.
+  tested.sort((x, y) => y.weight - x.weight);
+  return { kind: "chain", tests: tested.map((s) => ({ value: s.lo, target: s.target })), otherwise: background };
+}
