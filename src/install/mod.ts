@@ -82,6 +82,15 @@ export {
  * the filter; threads that already exist do not (use
  * {@link applyFilterAllThreads} for those). The filter cannot be removed.
  *
+ * **Only the calling thread.** Bun and Deno do I/O and JIT work on threads
+ * of their own, started before your code runs: those keep running unfiltered.
+ * With a filter that denies `openat`, `readFileSync` fails but
+ * `fs.promises.readFile`, `Bun.file().text()` and `Deno.readTextFile` still
+ * open the file (shown by `test/apply-threads.test.ts`). Use `applyFilter` to
+ * confine the calling thread (and the threads it starts later); use
+ * {@link applyFilterAllThreads} when the policy must hold for the whole
+ * process.
+ *
  * Throws {@link InstallError}: `invalid-program` and `action-unavailable`
  * before any kernel call that changes the process; `no-new-privs-failed` or
  * `seccomp-failed` (with `errno`/`errnoName` and a `hint`) from the kernel.
