@@ -50,7 +50,7 @@ export function openBunLibc(path: string): Libc {
       buffer.byteLength === 0 ? 0n : BigInt(ptr(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength))),
     nativeFunction4(address) {
       const fn = CFunction({
-        ptr: Number(address) as Parameters<typeof toArrayBuffer>[0],
+        ptr: Number(address) as import("bun:ffi").Pointer,
         args: ["u64", "u64", "u64", "u64"],
         returns: "i64",
       });
