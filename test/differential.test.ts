@@ -151,7 +151,7 @@ describe("interpreter reads seccomp_data as the kernel lays it out", () => {
 
 describe("generated programs mean what the reference says", () => {
   test("random filters on every arch, random and boundary calls", { timeout: propertyTimeout(300_000) }, () => {
-    const settings = runSettings("differential", 0x5ecc_0001, 10_000);
+    const settings = runSettings("differential", 0x5ecc_0001, 3_000);
     const seenArch = new Map<string, number>();
     const verdicts = { match: 0, mismatch: 0, kill: 0 };
     let calls = 0;
