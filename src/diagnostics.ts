@@ -272,3 +272,24 @@ function excerptAt(source: string, position: SourcePosition): { text: string; ca
   if (cutEnd) text = `${text}…`;
   return { text, caretStart };
 }
+
+/**
+ * A diagnostic as plain JSON, the shape every `--format json` output uses
+ * (`compile`, `lint`): severity, code, message, JSON path, then hint and
+ * `file`/`line`/`column` when known.
+ *
+ * @example
+ * ```ts
+ * const json = diagnosticToJson({ severity: "error", code: "unknown-syscall", message: "unknown syscall", path: "$.vmm" });
+ * ```
+ */
+export function diagnosticToJson(d: Diagnostic): Record<string, unknown> {
+  return {
+    severity: d.severity,
+    code: d.code,
+    message: d.message,
+    path: d.path,
+    ...(d.hint ? { hint: d.hint } : {}),
+    ...(d.position ? { file: d.position.file, line: d.position.line, column: d.position.column } : {}),
+  };
+}

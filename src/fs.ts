@@ -88,7 +88,11 @@ export interface OutputFile {
  * ```
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string, mode?: number): void {
-  const temporary = writeTemporary(path, bytesOf(data), mode === undefined ? undefined : { mode });
+  renameIntoPlace(writeTemporary(path, bytesOf(data), mode === undefined ? undefined : { mode }), path);
+}
+
+/** Renames a finished temporary over `path` (removing it if that fails) and syncs the directory. @private */
+function renameIntoPlace(temporary: string, path: string): void {
   try {
     renameSync(temporary, path);
   } catch (error) {
@@ -119,14 +123,7 @@ export function writeOutput(path: string, data: Uint8Array | string): void {
     writeInto(path, bytes);
     return;
   }
-  const temporary = writeTemporary(path, bytes, target.kind === "regular" ? { keep: target.stat } : undefined);
-  try {
-    renameSync(temporary, path);
-  } catch (error) {
-    removeQuietly(temporary);
-    throw error;
-  }
-  syncDirectory(dirname(path));
+  renameIntoPlace(writeTemporary(path, bytes, target.kind === "regular" ? { keep: target.stat } : undefined), path);
 }
 
 /** Test seam: the rename step of {@link writeOutputs}, so a failure between renames can be simulated. */

@@ -12,7 +12,7 @@ import { compilePolicy, type CompiledPolicy } from "../compile.ts";
 import { parsePolicy } from "../policy/frontend.ts";
 import { createLocator } from "../policy/parse.ts";
 import { CONTAINER_FORMATS, type ContainerFormat, DEFAULT_BYTES_LIMIT, describeFormat, serializeBinary } from "../container.ts";
-import { type Diagnostic, formatDiagnostic, PolicyError, type SourcePosition } from "../diagnostics.ts";
+import { type Diagnostic, diagnosticToJson, formatDiagnostic, PolicyError, type SourcePosition } from "../diagnostics.ts";
 import {
   caseCollisions,
   checkFirecrackerThreads,
@@ -196,7 +196,7 @@ export function compileCommand(args: string[]): number {
   }
   const json = options.format === "json";
   const report = (ok: boolean, diagnostics: readonly Diagnostic[], extra: Record<string, unknown> = {}) => {
-    if (json) out(JSON.stringify({ ok, arch: options.arch, ...extra, diagnostics: diagnostics.map(diagnosticJson) }, null, 2));
+    if (json) out(JSON.stringify({ ok, arch: options.arch, ...extra, diagnostics: diagnostics.map(diagnosticToJson) }, null, 2));
   };
   if (options.basic) {
     err("seccompiler: warning: --basic is deprecated: it drops every argument check, so the filter allows more than the policy says");
@@ -299,14 +299,3 @@ export function compileCommand(args: string[]): number {
   return EXIT.OK;
 }
 
-/** A diagnostic as plain JSON for `--format json`. @private */
-function diagnosticJson(d: Diagnostic): Record<string, unknown> {
-  return {
-    severity: d.severity,
-    code: d.code,
-    message: d.message,
-    path: d.path,
-    ...(d.hint ? { hint: d.hint } : {}),
-    ...(d.position ? { file: d.position.file, line: d.position.line, column: d.position.column } : {}),
-  };
-}

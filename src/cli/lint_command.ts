@@ -5,7 +5,7 @@
  * @module
  */
 import { ARCH_NAMES, type ArchName } from "../arch/arch.ts";
-import { type Diagnostic, formatDiagnostic } from "../diagnostics.ts";
+import { diagnosticToJson, formatDiagnostic } from "../diagnostics.ts";
 import { DEFAULT_MAX_INPUT_BYTES, formatInputError, InputError, parseArchOption, parseByteCount, readPolicyFile } from "../input.ts";
 import { lintPolicy } from "../lint/mod.ts";
 import { parseCommandLine } from "./args.ts";
@@ -83,17 +83,6 @@ function readOptions(args: string[]): LintRun | "help" {
   };
 }
 
-/** A finding as plain JSON. @private */
-function findingJson(d: Diagnostic): Record<string, unknown> {
-  return {
-    severity: d.severity,
-    code: d.code,
-    message: d.message,
-    path: d.path,
-    ...(d.position ? { file: d.position.file, line: d.position.line, column: d.position.column } : {}),
-    ...(d.hint ? { hint: d.hint } : {}),
-  };
-}
 
 /**
  * Runs `seccompiler lint` and returns the exit code.
@@ -126,7 +115,7 @@ export function lintCommand(args: string[]): number {
   const warnings = findings.length - errors;
   const failed = errors > 0 || (options.denyWarnings && warnings > 0);
   if (options.json) {
-    out(JSON.stringify({ ok: !failed, arch: options.arch, errors, warnings, findings: findings.map(findingJson) }, null, 2));
+    out(JSON.stringify({ ok: !failed, arch: options.arch, errors, warnings, findings: findings.map(diagnosticToJson) }, null, 2));
   } else {
     for (const finding of findings) out(`${formatDiagnostic(finding, source.text).replace(/^([^\n]*)/, `$1 [${finding.code}]`)}`);
     const summary = findings.length === 0
