@@ -74,34 +74,40 @@ describe("programmatic API (the TypeScript front end)", () => {
   });
 
   test("programs over 4096 instructions are refused with the thread and count; 4096 is not", () => {
-    // Each rule with one qword eq costs about 5 instructions; find sizes around the limit.
+    // Scattered values (no two adjacent, so no range can absorb them) on two arguments: every rule
+    // costs instructions. Bisect the rule count between a size that fits and one that cannot, with a
+    // bounded number of compiles (a loop that waits for an error never ends if the optimizer learns
+    // to shrink the pattern).
     const build = (rules: number) => seccompFilter({
       arch: "x86_64", mismatchAction: KILL_PROCESS, matchAction: ALLOW,
-      rules: { ioctl: Array.from({ length: rules }, (_, i) => rule(condition(1, "dword", "eq", i))) },
+      rules: {
+        ioctl: Array.from({ length: rules }, (_, i) =>
+          rule(condition(1, "dword", "eq", (i * 7919 + 13) % 1_000_003 * 3), condition(2, "dword", "eq", i * 5 + 1))),
+      },
     });
-    let rules = 1;
-    while (true) {
+    const tryCompile = (rules: number) => {
       try {
-        compileFilter(build(rules), "vmm");
-        rules += 100;
+        return { length: compileFilter(build(rules), "vmm").length };
       } catch (error) {
-        assert.ok(error instanceof PolicyError);
-        assert.equal(error.diagnostics[0].code, "program-too-long");
-        assert.match(error.diagnostics[0].message, /filter "vmm" compiles to \d+ instructions; the kernel accepts at most 4096/);
-        break;
+        assert.ok(error instanceof PolicyError, String(error));
+        return { error };
       }
+    };
+    let fits = 1;
+    let tooLong = BPF_MAXINSNS; // a rule costs at least one instruction
+    const refused = tryCompile(tooLong).error;
+    assert.ok(refused, `${tooLong} two-condition rules fit in ${BPF_MAXINSNS} instructions`);
+    assert.equal(refused.diagnostics[0].code, "program-too-long");
+    assert.match(refused.diagnostics[0].message, /filter "vmm" compiles to \d+ instructions; the kernel accepts at most 4096/);
+    assert.ok(tryCompile(fits).length! <= BPF_MAXINSNS);
+    while (tooLong - fits > 1) {
+      const middle = Math.floor((fits + tooLong) / 2);
+      if (tryCompile(middle).error) tooLong = middle;
+      else fits = middle;
     }
-    // Walk down to the largest size that fits and check it is within a rule of the limit.
-    let fits = rules;
-    for (; fits > 0; fits--) {
-      try {
-        const program = compileFilter(build(fits), "vmm");
-        assert.ok(program.length <= BPF_MAXINSNS);
-        assert.ok(program.length > BPF_MAXINSNS - 10, `largest fitting program has ${program.length} instructions`);
-        break;
-      } catch { /* still too long */ }
-    }
-    assert.ok(fits > 0);
+    const largest = tryCompile(fits).length!;
+    assert.ok(largest <= BPF_MAXINSNS && largest > BPF_MAXINSNS - 16, `largest fitting program has ${largest} instructions`);
+    assert.equal(tryCompile(tooLong).error?.diagnostics[0].code, "program-too-long");
   });
 
   test("argument validation of compileFromJson", () => {
