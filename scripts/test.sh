@@ -78,6 +78,9 @@ if [ "$bun_skip" -gt 0 ] || [ "$deno_skip" -gt 0 ]; then
   [ -f "$log/deno.txt" ] && sed -nE 's/^(.*) \.\.\. ignored.*$/  deno: \1/p' "$log/deno.txt"
 fi
 
+# tee's status is what the pipelines above report, so the counts decide.
+if [ "$bun_fail" -gt 0 ] || [ "$deno_fail" -gt 0 ]; then status=1; fi
+
 deno_pass=$((deno_pass + check_pass))
 deno_fail=$((deno_fail + check_fail))
 echo "bun: $bun_pass passed, $bun_fail failed, $bun_skip skipped; deno (tests, check, doc check, lint, tsc, publish): $deno_pass passed, $deno_fail failed, $deno_skip skipped"
