@@ -241,40 +241,84 @@ function planRegion(segs: readonly Segment[], i: number, j: number, sizeCost: nu
 }
 
 /**
- * Exact DP over every contiguous sub-range of `i..j`, in flat arrays (this
- * runs for every search, so it avoids allocating per sub-range); the chosen
- * plan is rebuilt at the end. @private
+ * Scratch of {@link planExact}, grown on demand and reused: planning runs for
+ * every search, so it allocates nothing per call in its O(n³) loops. Entries
+ * are indexed [a * n + c] for the sub-range a..c (relative to the region's
+ * start, a ≤ c); only the entries a call writes are read back. @private
+ */
+const scratch = {
+  capacity: 0,
+  /** Cost of the best plan of each sub-range. */
+  cost: new Float64Array(0),
+  /** Size of the best plan of each sub-range. */
+  size: new Int32Array(0),
+  /** The best plan's shape: −1 leaf, −2 chain, m > 0 split before m. */
+  choice: new Int32Array(0),
+  /** Cost of the sub-range's `jeq` chain (when its size is not 0). */
+  chainCost: new Float64Array(0),
+  /** Tests of the sub-range's `jeq` chain; 0 when no chain fits. */
+  chainSize: new Int32Array(0),
+  /** Weight before each segment of the region, summed from its start. */
+  prefix: new Float64Array(0),
+  /** Each segment's target, as a small number (equal numbers: same label). */
+  targetId: new Int32Array(0),
+  /** Per target: weight of its segments in the chain being extended. */
+  targetWeight: new Float64Array(0),
+};
+
+/** Makes {@link scratch} hold a region of `n` segments. @private */
+function reserveScratch(n: number): void {
+  if (n <= scratch.capacity) return;
+  const capacity = Math.max(n, scratch.capacity * 2);
+  scratch.capacity = capacity;
+  scratch.cost = new Float64Array(capacity * capacity);
+  scratch.size = new Int32Array(capacity * capacity);
+  scratch.choice = new Int32Array(capacity * capacity);
+  scratch.chainCost = new Float64Array(capacity * capacity);
+  scratch.chainSize = new Int32Array(capacity * capacity);
+  scratch.prefix = new Float64Array(capacity + 1);
+  scratch.targetId = new Int32Array(capacity);
+  scratch.targetWeight = new Float64Array(capacity);
+}
+
+/**
+ * Exact DP over every contiguous sub-range of `i..j`, in flat scratch arrays;
+ * the chosen plan is rebuilt at the end. Chains are costed first, per start
+ * index (see {@link fillChainCosts}); then every sub-range takes the cheapest
+ * of its chain and its splits, in that order, a later candidate only when
+ * strictly cheaper. @private
  */
 function planExact(segs: readonly Segment[], i: number, j: number, sizeCost: number): Scored {
   const n = j - i + 1;
-  const prefix = new Float64Array(n + 1);
+  reserveScratch(n);
+  const { prefix, cost, size, choice, chainCost, chainSize } = scratch;
+  prefix[0] = 0;
   for (let k = 0; k < n; k++) prefix[k + 1] = prefix[k] + segs[i + k].weight;
-  // Indexed [a * n + c], a ≤ c relative to i. choice: −1 leaf, −2 chain, m > 0 split before m.
-  const cost = new Float64Array(n * n);
-  const size = new Int32Array(n * n);
-  const choice = new Int32Array(n * n);
-  for (let len = 1; len <= n; len++) {
+  fillChainCosts(segs, i, n);
+  for (let a = 0; a < n; a++) {
+    const at = a * n + a;
+    cost[at] = 0;
+    size[at] = 0;
+    choice[at] = -1;
+  }
+  for (let len = 2; len <= n; len++) {
     for (let a = 0; a + len - 1 < n; a++) {
       const c = a + len - 1;
       const at = a * n + c;
-      if (len === 1) {
-        choice[at] = -1;
-        continue;
-      }
       const total = prefix[c + 1] - prefix[a];
       let bestScore = Infinity;
       let bestCost = 0;
       let bestSize = 0;
       let bestChoice = 0;
-      const chain = chainCost(segs, i + a, i + c, total);
-      if (chain) {
-        bestScore = chain.cost + sizeCost * chain.size;
-        bestCost = chain.cost;
-        bestSize = chain.size;
+      if (chainSize[at] !== 0) {
+        bestCost = chainCost[at];
+        bestSize = chainSize[at];
+        bestScore = bestCost + sizeCost * bestSize;
         bestChoice = -2;
       }
+      const row = a * n;
       for (let m = a + 1; m <= c; m++) {
-        const left = a * n + m - 1;
+        const left = row + m - 1;
         const right = m * n + c;
         const splitCost = total + cost[left] + cost[right];
         const splitSize = 1 + size[left] + size[right];
@@ -300,8 +344,96 @@ function planExact(segs: readonly Segment[], i: number, j: number, sizeCost: num
   return { plan: rebuild(0, n - 1), cost: cost[n - 1], size: size[n - 1] };
 }
 
-/** Scratch for {@link chainCost}: the tested weights, sorted (heaviest first). @private */
+/** Scratch for {@link fillChainCosts}: the tested weights, sorted (heaviest first). @private */
 const chainWeights = new Float64Array(CHAIN_LIMIT);
+
+/**
+ * Fills `scratch.chainCost`/`chainSize` for every sub-range of the region
+ * `i..i+n−1` (relative indices) that a `jeq` chain of at most
+ * {@link CHAIN_LIMIT} tests can plan (heavier values tested first; size 0
+ * elsewhere), with the figures {@link chainBackground} and {@link chainPlan}
+ * define, computed in the same order of floating-point operations.
+ *
+ * For each start a the range grows one segment at a time, carrying each
+ * target's weight and the multi-value segments' common target, so finding
+ * the untested target is O(len) instead of O(len²). A chain needs at most
+ * every other segment tested, so ranges stop at 2 × CHAIN_LIMIT + 1
+ * segments: O(n · CHAIN_LIMIT²) in all. @private
+ */
+function fillChainCosts(segs: readonly Segment[], i: number, n: number): void {
+  const { prefix, chainCost, chainSize, targetId, targetWeight } = scratch;
+  // Dense target numbers, in order of first appearance.
+  const ids = new Map<Label, number>();
+  for (let k = 0; k < n; k++) {
+    const target = segs[i + k].target;
+    let id = ids.get(target);
+    if (id === undefined) {
+      id = ids.size;
+      ids.set(target, id);
+    }
+    targetId[k] = id;
+  }
+  const targets = ids.size;
+  for (let a = 0; a < n; a++) {
+    for (let t = 0; t < targets; t++) targetWeight[t] = 0;
+    // No chain unless found below (the loop may stop early).
+    chainSize.fill(0, a * n + a, a * n + n);
+    // The target every multi-value segment so far shares (−1: none yet).
+    let multiTarget = -1;
+    for (let c = a; c < n; c++) {
+      const at = a * n + c;
+      const s = segs[i + c];
+      const id = targetId[c];
+      // Accumulated in segment order, as chainBackground sums each target's weight.
+      targetWeight[id] += s.weight;
+      if ((c - a + 1) >> 1 > CHAIN_LIMIT) break;
+      if (s.lo !== s.hi) {
+        // Two multi-value segments with different targets: no chain here or in any longer range.
+        if (multiTarget !== -1 && multiTarget !== id) break;
+        multiTarget = id;
+      }
+      let background = multiTarget;
+      if (background === -1) {
+        // Only single values: the target whose values weigh most, the first to appear on a tie.
+        let heaviest = -1;
+        for (let k = a; k <= c; k++) {
+          const w = targetWeight[targetId[k]];
+          if (w > heaviest) {
+            heaviest = w;
+            background = targetId[k];
+          }
+        }
+        // No weight compared above −1 (NaN): chainBackground finds no target either.
+        if (background === -1) continue;
+      }
+      let count = 0;
+      let testedWeight = 0;
+      let fits = true;
+      for (let k = a; k <= c; k++) {
+        if (targetId[k] === background) continue;
+        if (count === CHAIN_LIMIT) {
+          fits = false;
+          break;
+        }
+        const w = segs[i + k].weight;
+        testedWeight += w;
+        // Insertion into the sorted scratch.
+        let p = count++;
+        while (p > 0 && chainWeights[p - 1] < w) {
+          chainWeights[p] = chainWeights[p - 1];
+          p--;
+        }
+        chainWeights[p] = w;
+      }
+      if (!fits || count === 0) continue;
+      const total = prefix[c + 1] - prefix[a];
+      let chain = (total - testedWeight) * count;
+      for (let m = 0; m < count; m++) chain += chainWeights[m] * (m + 1);
+      chainCost[at] = chain;
+      chainSize[at] = count;
+    }
+  }
+}
 
 /**
  * The target a `jeq` chain over segments `a..c` leaves untested: the one
@@ -328,38 +460,6 @@ function chainBackground(segs: readonly Segment[], a: number, c: number): Label 
     }
   }
   return background;
-}
-
-/**
- * Cost and size of the `jeq` chain for segments `a..c` (heavier values
- * tested first), or undefined when the region is not of that shape or needs
- * more than {@link CHAIN_LIMIT} tests. Allocation-free: the DP calls it for
- * every small sub-range. @private
- */
-function chainCost(segs: readonly Segment[], a: number, c: number, total: number): { cost: number; size: number } | undefined {
-  // Neighbouring segments differ in target, so at most every other one can be left untested.
-  if ((c - a + 1) >> 1 > CHAIN_LIMIT) return undefined;
-  const background = chainBackground(segs, a, c);
-  if (background === null) return undefined;
-  let count = 0;
-  let testedWeight = 0;
-  for (let k = a; k <= c; k++) {
-    if (segs[k].target === background) continue;
-    if (count === CHAIN_LIMIT) return undefined;
-    const w = segs[k].weight;
-    testedWeight += w;
-    // Insertion into the sorted scratch.
-    let p = count++;
-    while (p > 0 && chainWeights[p - 1] < w) {
-      chainWeights[p] = chainWeights[p - 1];
-      p--;
-    }
-    chainWeights[p] = w;
-  }
-  if (count === 0) return undefined;
-  let cost = (total - testedWeight) * count;
-  for (let m = 0; m < count; m++) cost += chainWeights[m] * (m + 1);
-  return { cost, size: count };
 }
 
 /** The chain plan itself, for a region {@link chainCost} accepted. @private */
