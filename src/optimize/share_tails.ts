@@ -18,24 +18,64 @@ import { MAX_CONDITIONAL_OFFSET as MAX_JUMP_OFFSET } from "../bpf/builder.ts";
 import { type Instruction, isConditionalJump, isJump, isRet, isUnconditionalJump, type Program } from "../bpf/insn.ts";
 import type { PassResult } from "./rewrite.ts";
 
-/** Equivalence class of each instruction (equal numbers: equivalent tails). @private */
+/**
+ * The number `map` gives `key`, a new one (from `counter`) on first sight.
+ * @private
+ */
+function intern(map: Map<number, number>, key: number, counter: { next: number }): number {
+  let id = map.get(key);
+  if (id === undefined) {
+    id = counter.next++;
+    map.set(key, id);
+  }
+  return id;
+}
+
+/**
+ * Equivalence class of each instruction (equal numbers: equivalent tails).
+ * Linear: an instruction's identity is interned in hashed numeric stages,
+ * `(code, k)` first, then one successor class at a time; each stage's key is
+ * a pair of numbers below the program's length squared (or `code`·2³² + k),
+ * exact in a double, so no key text is built. @private
+ */
 function tailClasses(program: Program): number[] {
   const classes = new Array<number>(program.length);
-  const ids = new Map<string, number>();
-  const classOf = (pc: number) => (pc < program.length ? classes[pc] : -1);
+  const width = program.length + 1;
+  // Successor class + 1 (0: past the end), so every pair key is (x · width + successor).
+  const next = (pc: number) => (pc < program.length ? classes[pc] + 1 : 0);
+  // (code, k): `k` is keyed on its own under each code, so any number stays exact.
+  const operations = new Map<number, Map<number, number>>();
+  const operationCount = { next: 0 };
+  // (operation, jt class): a conditional jump's first stage.
+  const jumpHalves = new Map<number, number>();
+  const halfCount = { next: 0 };
+  // One map per kind of instruction, sharing one class counter.
+  const returns = new Map<number, number>();
+  const gotos = new Map<number, number>();
+  const branches = new Map<number, number>();
+  const others = new Map<number, number>();
+  const classCount = { next: 0 };
   for (let pc = program.length - 1; pc >= 0; pc--) {
     const { code, jt, jf, k } = program[pc];
-    let key: string;
-    if (isRet(code)) key = `${code},${k}`;
-    else if (isUnconditionalJump(code)) key = `ja,${classOf(pc + 1 + k)}`;
-    else if (isJump(code)) key = `${code},${k},${classOf(pc + 1 + jt)},${classOf(pc + 1 + jf)}`;
-    else key = `${code},${k},${classOf(pc + 1)}`;
-    let id = ids.get(key);
-    if (id === undefined) {
-      id = ids.size;
-      ids.set(key, id);
+    if (isUnconditionalJump(code)) {
+      // Every `ja` to equivalent code is equivalent, whatever its offset.
+      classes[pc] = intern(gotos, next(pc + 1 + k), classCount);
+      continue;
     }
-    classes[pc] = id;
+    let byK = operations.get(code);
+    if (byK === undefined) {
+      byK = new Map();
+      operations.set(code, byK);
+    }
+    const operation = intern(byK, k, operationCount);
+    if (isRet(code)) {
+      classes[pc] = intern(returns, operation, classCount);
+    } else if (isJump(code)) {
+      const half = intern(jumpHalves, operation * width + next(pc + 1 + jt), halfCount);
+      classes[pc] = intern(branches, half * width + next(pc + 1 + jf), classCount);
+    } else {
+      classes[pc] = intern(others, operation * width + next(pc + 1), classCount);
+    }
   }
   return classes;
 }
@@ -52,17 +92,17 @@ function tailClasses(program: Program): number[] {
  */
 export function shareTails(program: Program): PassResult {
   const classes = tailClasses(program);
-  // pcs of each class, ascending.
-  const members = new Map<number, number[]>();
-  classes.forEach((c, pc) => {
-    const list = members.get(c);
+  // pcs of each class, ascending (class numbers are dense from 0).
+  const members: number[][] = [];
+  for (let pc = 0; pc < classes.length; pc++) {
+    const list = members[classes[pc]];
     if (list) list.push(pc);
-    else members.set(c, [pc]);
-  });
+    else members[classes[pc]] = [pc];
+  }
   /** The furthest copy of `to`'s class within `limit` instructions after `pc`. */
   const furthest = (pc: number, to: number, limit: number) => {
     if (to >= program.length) return to;
-    const list = members.get(classes[to])!;
+    const list = members[classes[to]];
     if (list.length === 1) return to;
     const max = pc + 1 + limit;
     // Binary search: the last member ≤ max (members after pc only; `to` itself qualifies).
