@@ -264,6 +264,8 @@ const scratch = {
   targetId: new Int32Array(0),
   /** Per target: weight of its segments in the chain being extended. */
   targetWeight: new Float64Array(0),
+  /** Per target: its first segment in the chain being extended (−1: none yet). */
+  firstSeen: new Int32Array(0),
 };
 
 /** Makes {@link scratch} hold a region of `n` segments. @private */
@@ -279,6 +281,7 @@ function reserveScratch(n: number): void {
   scratch.prefix = new Float64Array(capacity + 1);
   scratch.targetId = new Int32Array(capacity);
   scratch.targetWeight = new Float64Array(capacity);
+  scratch.firstSeen = new Int32Array(capacity);
 }
 
 /**
@@ -361,7 +364,7 @@ const chainWeights = new Float64Array(CHAIN_LIMIT);
  * segments: O(n · CHAIN_LIMIT²) in all. @private
  */
 function fillChainCosts(segs: readonly Segment[], i: number, n: number): void {
-  const { prefix, chainCost, chainSize, targetId, targetWeight } = scratch;
+  const { prefix, chainCost, chainSize, targetId, targetWeight, firstSeen } = scratch;
   // Dense target numbers, in order of first appearance.
   const ids = new Map<Label, number>();
   for (let k = 0; k < n; k++) {
@@ -375,17 +378,42 @@ function fillChainCosts(segs: readonly Segment[], i: number, n: number): void {
   }
   const targets = ids.size;
   for (let a = 0; a < n; a++) {
-    for (let t = 0; t < targets; t++) targetWeight[t] = 0;
+    for (let t = 0; t < targets; t++) {
+      targetWeight[t] = 0;
+      firstSeen[t] = -1;
+    }
     // No chain unless found below (the loop may stop early).
     chainSize.fill(0, a * n + a, a * n + n);
     // The target every multi-value segment so far shares (−1: none yet).
     let multiTarget = -1;
+    // The heaviest target so far (first to appear on a tie), kept up to date while no
+    // weight is negative or NaN; after such a weight it is found by a scan instead.
+    let heaviest = -1;
+    let heaviestWeight = 0;
+    let tracked = true;
+    // The tested segments for background `testedFor`, in segment order: their count (above
+    // CHAIN_LIMIT: too many), their weight summed in order, and chainWeights sorted.
+    let testedFor = -1;
+    let count = 0;
+    let testedWeight = 0;
     for (let c = a; c < n; c++) {
       const at = a * n + c;
       const s = segs[i + c];
       const id = targetId[c];
       // Accumulated in segment order, as chainBackground sums each target's weight.
       targetWeight[id] += s.weight;
+      if (firstSeen[id] === -1) firstSeen[id] = c;
+      if (!(s.weight >= 0)) tracked = false;
+      else if (heaviest === -1 || id === heaviest) {
+        heaviest = id;
+        heaviestWeight = targetWeight[id];
+      } else if (
+        targetWeight[id] > heaviestWeight || (targetWeight[id] === heaviestWeight && firstSeen[id] < firstSeen[heaviest])
+      ) {
+        // Only this target's weight grew, so only it can overtake.
+        heaviest = id;
+        heaviestWeight = targetWeight[id];
+      }
       if ((c - a + 1) >> 1 > CHAIN_LIMIT) break;
       if (s.lo !== s.hi) {
         // Two multi-value segments with different targets: no chain here or in any longer range.
@@ -395,37 +423,41 @@ function fillChainCosts(segs: readonly Segment[], i: number, n: number): void {
       let background = multiTarget;
       if (background === -1) {
         // Only single values: the target whose values weigh most, the first to appear on a tie.
-        let heaviest = -1;
-        for (let k = a; k <= c; k++) {
-          const w = targetWeight[targetId[k]];
-          if (w > heaviest) {
-            heaviest = w;
-            background = targetId[k];
+        if (tracked) {
+          background = heaviest;
+        } else {
+          let most = -1;
+          for (let k = a; k <= c; k++) {
+            const w = targetWeight[targetId[k]];
+            if (w > most) {
+              most = w;
+              background = targetId[k];
+            }
           }
         }
-        // No weight compared above −1 (NaN): chainBackground finds no target either.
-        if (background === -1) continue;
-      }
-      let count = 0;
-      let testedWeight = 0;
-      let fits = true;
-      for (let k = a; k <= c; k++) {
-        if (targetId[k] === background) continue;
-        if (count === CHAIN_LIMIT) {
-          fits = false;
-          break;
+        if (background === -1) {
+          // No weight compared above −1 (NaN): chainBackground finds no target either.
+          testedFor = -1;
+          continue;
         }
-        const w = segs[i + k].weight;
-        testedWeight += w;
-        // Insertion into the sorted scratch.
-        let p = count++;
-        while (p > 0 && chainWeights[p - 1] < w) {
-          chainWeights[p] = chainWeights[p - 1];
-          p--;
-        }
-        chainWeights[p] = w;
       }
-      if (!fits || count === 0) continue;
+      if (background === testedFor) {
+        // Same background as for a..c−1: segment c is the only one that may join the tests.
+        if (id !== background) {
+          count = addTested(count, s.weight);
+          if (count <= CHAIN_LIMIT) testedWeight += s.weight;
+        }
+      } else {
+        testedFor = background;
+        count = 0;
+        testedWeight = 0;
+        for (let k = a; k <= c && count <= CHAIN_LIMIT; k++) {
+          if (targetId[k] === background) continue;
+          count = addTested(count, segs[i + k].weight);
+          if (count <= CHAIN_LIMIT) testedWeight += segs[i + k].weight;
+        }
+      }
+      if (count === 0 || count > CHAIN_LIMIT) continue;
       const total = prefix[c + 1] - prefix[a];
       let chain = (total - testedWeight) * count;
       for (let m = 0; m < count; m++) chain += chainWeights[m] * (m + 1);
@@ -433,6 +465,23 @@ function fillChainCosts(segs: readonly Segment[], i: number, n: number): void {
       chainSize[at] = count;
     }
   }
+}
+
+/**
+ * Adds weight `w` to the `count` tested weights kept sorted in
+ * {@link chainWeights}; returns the new count, CHAIN_LIMIT + 1 (too many)
+ * when they are full. @private
+ */
+function addTested(count: number, w: number): number {
+  if (count >= CHAIN_LIMIT) return CHAIN_LIMIT + 1;
+  // Insertion into the sorted scratch.
+  let p = count;
+  while (p > 0 && chainWeights[p - 1] < w) {
+    chainWeights[p] = chainWeights[p - 1];
+    p--;
+  }
+  chainWeights[p] = w;
+  return count + 1;
 }
 
 /**
