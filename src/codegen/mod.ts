@@ -153,6 +153,19 @@ export function generateProgram(filter: Filter, options: GenerateOptions = {}): 
   return b.build();
 }
 
+/** {@link knownNumbers} per arch: the tables never change, and every thread's dispatch needs them. @private */
+const knownCache = new WeakMap<ArchInfo, readonly number[]>();
+
+/** The arch's native syscall numbers, ascending. @private */
+function knownNumbers(arch: ArchInfo): readonly number[] {
+  let known = knownCache.get(arch);
+  if (known === undefined) {
+    known = [...arch.names.keys()].filter((nr) => nr >= 0 && nr < X32_SYSCALL_BIT).sort((x, y) => x - y);
+    knownCache.set(arch, known);
+  }
+  return known;
+}
+
 /**
  * The dispatch's segments over the whole 32-bit number line: each listed
  * number, the gaps between them (mismatch, weighted by how many of the
@@ -165,7 +178,7 @@ function dispatchSegments(
   mismatch: Label,
   kill: Label,
 ): Segment[] {
-  const known = [...arch.names.keys()].filter((nr) => nr >= 0 && nr < X32_SYSCALL_BIT).sort((x, y) => x - y);
+  const known = knownNumbers(arch);
   let k = 0;
   /** Arch syscalls in lo..hi; calls come in ascending order, so one pass over `known`. */
   const knownIn = (lo: number, hi: number) => {

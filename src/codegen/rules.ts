@@ -136,9 +136,12 @@ function conditionAtoms(cond: Condition, endian: "little" | "big"): Atom[] {
   return [{ kind: "condition", condition: cond }];
 }
 
-/** Identity of the word an atom tests. @private */
-function wordKey(offset: number, mask: number): string {
-  return `${offset}&${mask}`;
+/**
+ * Identity of the word an atom tests: a number, so the maps keyed by it hash
+ * no text (argument offsets are below 64 and masks below 2^32, so it is exact). @private
+ */
+function wordKey(offset: number, mask: number): number {
+  return offset * 0x1_0000_0000 + mask;
 }
 
 /**
@@ -147,7 +150,7 @@ function wordKey(offset: number, mask: number): string {
  * @private
  */
 function ruleAtoms(rule: Rule, endian: "little" | "big"): Atom[] | undefined {
-  const words = new Map<string, Atom & { kind: "word" }>();
+  const words = new Map<number, Atom & { kind: "word" }>();
   const conditions: Atom[] = [];
   for (const cond of rule.conditions) {
     for (const atom of conditionAtoms(cond, endian)) {
@@ -354,7 +357,7 @@ interface Split {
  * is none. @private
  */
 function chooseSplit(rules: readonly (readonly Atom[])[]): Split | undefined {
-  const counts = new Map<string, { offset: number; mask: number; count: number }>();
+  const counts = new Map<number, { offset: number; mask: number; count: number }>();
   for (const r of rules) {
     for (const a of r) {
       if (a.kind !== "word") continue;

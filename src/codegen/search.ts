@@ -347,6 +347,9 @@ function planExact(segs: readonly Segment[], i: number, j: number, sizeCost: num
   return { plan: rebuild(0, n - 1), cost: cost[n - 1], size: size[n - 1] };
 }
 
+/** Scratch for {@link fillChainCosts}: each target's number. @private */
+const targetIds = new Map<Label, number>();
+
 /** Scratch for {@link fillChainCosts}: the tested weights, sorted (heaviest first). @private */
 const chainWeights = new Float64Array(CHAIN_LIMIT);
 
@@ -366,7 +369,8 @@ const chainWeights = new Float64Array(CHAIN_LIMIT);
 function fillChainCosts(segs: readonly Segment[], i: number, n: number): void {
   const { prefix, chainCost, chainSize, targetId, targetWeight, firstSeen } = scratch;
   // Dense target numbers, in order of first appearance.
-  const ids = new Map<Label, number>();
+  const ids = targetIds;
+  ids.clear();
   for (let k = 0; k < n; k++) {
     const target = segs[i + k].target;
     let id = ids.get(target);
@@ -377,6 +381,8 @@ function fillChainCosts(segs: readonly Segment[], i: number, n: number): void {
     targetId[k] = id;
   }
   const targets = ids.size;
+  // Hold no labels past this call.
+  ids.clear();
   for (let a = 0; a < n; a++) {
     for (let t = 0; t < targets; t++) {
       targetWeight[t] = 0;
