@@ -19,62 +19,118 @@ import { type Instruction, isConditionalJump, isJump, isRet, isUnconditionalJump
 import type { PassResult } from "./rewrite.ts";
 
 /**
- * The number `map` gives `key`, a new one (from `counter`) on first sight.
- * @private
+ * The interning table of {@link tailClasses}: open addressing from a key
+ * (stage, first, second) to a dense id, so a lookup builds no key text and
+ * boxes no number. Numbers are equal keys when `===`, or both NaN, as their
+ * text would be. Reused from call to call: a slot counts only when its stamp
+ * is the current call's. @private
  */
-function intern(map: Map<number, number>, key: number, counter: { next: number }): number {
-  let id = map.get(key);
-  if (id === undefined) {
-    id = counter.next++;
-    map.set(key, id);
+const table = {
+  mask: -1,
+  /** This call's stamp; older stamps mark free slots. */
+  generation: 0,
+  stamp: new Int32Array(0),
+  stage: new Int32Array(0),
+  first: new Float64Array(0),
+  second: new Float64Array(0),
+  id: new Int32Array(0),
+};
+
+/** Empties {@link table} and makes room for `entries` keys (kept at most half full). @private */
+function resetTable(entries: number): void {
+  let size = 64;
+  while (size < entries * 2) size *= 2;
+  if (size > table.mask + 1) {
+    table.mask = size - 1;
+    table.generation = 0;
+    table.stamp = new Int32Array(size);
+    table.stage = new Int32Array(size);
+    table.first = new Float64Array(size);
+    table.second = new Float64Array(size);
+    table.id = new Int32Array(size);
   }
-  return id;
+  if (table.generation === 0x7fffffff) {
+    table.stamp.fill(0);
+    table.generation = 0;
+  }
+  table.generation++;
+}
+
+/** 32 hash bits of a number: its integer part's two halves mixed (other numbers just collide more). @private */
+function hashNumber(x: number): number {
+  return Math.imul(x | 0, 0x9e3779b1) ^ Math.imul((x / 0x1_0000_0000) | 0, 0x85ebca6b);
+}
+
+/** Whether two numbers are the same key. @private */
+function sameKey(x: number, y: number): boolean {
+  return x === y || (x !== x && y !== y);
+}
+
+/** The id {@link table} gives the key, a new one (from `counter`) on first sight. @private */
+function intern(stage: number, first: number, second: number, counter: { next: number }): number {
+  let h = hashNumber(first) ^ Math.imul(hashNumber(second), 0xc2b2ae35) ^ Math.imul(stage, 0x27d4eb2f);
+  h ^= h >>> 15;
+  let slot = h & table.mask;
+  while (table.stamp[slot] === table.generation) {
+    if (table.stage[slot] === stage && sameKey(table.first[slot], first) && sameKey(table.second[slot], second)) {
+      return table.id[slot];
+    }
+    slot = (slot + 1) & table.mask;
+  }
+  table.stamp[slot] = table.generation;
+  table.stage[slot] = stage;
+  table.first[slot] = first;
+  table.second[slot] = second;
+  table.id[slot] = counter.next++;
+  return table.id[slot];
+}
+
+/** The stages of {@link tailClasses}'s keys. @private */
+const enum Stage {
+  /** (code, k) → operation. */
+  Operation,
+  /** (operation, jt class) → a conditional jump's first half. */
+  JumpHalf,
+  /** (operation, 0) → class of a return. */
+  Return,
+  /** (target class, 0) → class of a `ja`. */
+  Goto,
+  /** (jump half, jf class) → class of a conditional jump. */
+  Branch,
+  /** (operation, next class) → class of any other instruction. */
+  Other,
 }
 
 /**
  * Equivalence class of each instruction (equal numbers: equivalent tails).
- * Linear: an instruction's identity is interned in hashed numeric stages,
- * `(code, k)` first, then one successor class at a time; each stage's key is
- * a pair of numbers below the program's length squared (or `code`·2³² + k),
- * exact in a double, so no key text is built. @private
+ * Linear: an instruction's identity is interned in hashed stages of number
+ * pairs, `(code, k)` first, then one successor class at a time. @private
  */
 function tailClasses(program: Program): number[] {
   const classes = new Array<number>(program.length);
-  const width = program.length + 1;
-  // Successor class + 1 (0: past the end), so every pair key is (x · width + successor).
+  // Successor class + 1 (0: past the end).
   const next = (pc: number) => (pc < program.length ? classes[pc] + 1 : 0);
-  // (code, k): `k` is keyed on its own under each code, so any number stays exact.
-  const operations = new Map<number, Map<number, number>>();
+  // At most an operation, a jump half and a class per instruction.
+  resetTable(3 * program.length);
   const operationCount = { next: 0 };
-  // (operation, jt class): a conditional jump's first stage.
-  const jumpHalves = new Map<number, number>();
   const halfCount = { next: 0 };
-  // One map per kind of instruction, sharing one class counter.
-  const returns = new Map<number, number>();
-  const gotos = new Map<number, number>();
-  const branches = new Map<number, number>();
-  const others = new Map<number, number>();
+  // Every kind of instruction draws from one class counter.
   const classCount = { next: 0 };
   for (let pc = program.length - 1; pc >= 0; pc--) {
     const { code, jt, jf, k } = program[pc];
     if (isUnconditionalJump(code)) {
       // Every `ja` to equivalent code is equivalent, whatever its offset.
-      classes[pc] = intern(gotos, next(pc + 1 + k), classCount);
+      classes[pc] = intern(Stage.Goto, next(pc + 1 + k), 0, classCount);
       continue;
     }
-    let byK = operations.get(code);
-    if (byK === undefined) {
-      byK = new Map();
-      operations.set(code, byK);
-    }
-    const operation = intern(byK, k, operationCount);
+    const operation = intern(Stage.Operation, code, k, operationCount);
     if (isRet(code)) {
-      classes[pc] = intern(returns, operation, classCount);
+      classes[pc] = intern(Stage.Return, operation, 0, classCount);
     } else if (isJump(code)) {
-      const half = intern(jumpHalves, operation * width + next(pc + 1 + jt), halfCount);
-      classes[pc] = intern(branches, half * width + next(pc + 1 + jf), classCount);
+      const half = intern(Stage.JumpHalf, operation, next(pc + 1 + jt), halfCount);
+      classes[pc] = intern(Stage.Branch, half, next(pc + 1 + jf), classCount);
     } else {
-      classes[pc] = intern(others, operation * width + next(pc + 1), classCount);
+      classes[pc] = intern(Stage.Other, operation, next(pc + 1), classCount);
     }
   }
   return classes;
@@ -92,27 +148,30 @@ function tailClasses(program: Program): number[] {
  */
 export function shareTails(program: Program): PassResult {
   const classes = tailClasses(program);
-  // pcs of each class, ascending (class numbers are dense from 0).
-  const members: number[][] = [];
-  for (let pc = 0; pc < classes.length; pc++) {
-    const list = members[classes[pc]];
-    if (list) list.push(pc);
-    else members[classes[pc]] = [pc];
-  }
+  // pcs of each class, ascending, side by side: class c's are byClass[start[c] .. start[c + 1]).
+  // Class numbers are dense from 0, so a counting sort places them.
+  let classCount = 0;
+  for (const c of classes) if (c >= classCount) classCount = c + 1;
+  const start = new Int32Array(classCount + 1);
+  for (const c of classes) start[c + 1]++;
+  for (let c = 0; c < classCount; c++) start[c + 1] += start[c];
+  const byClass = new Int32Array(classes.length);
+  const filled = start.slice(0, classCount);
+  for (let pc = 0; pc < classes.length; pc++) byClass[filled[classes[pc]]++] = pc;
   /** The furthest copy of `to`'s class within `limit` instructions after `pc`. */
   const furthest = (pc: number, to: number, limit: number) => {
     if (to >= program.length) return to;
-    const list = members[classes[to]];
-    if (list.length === 1) return to;
+    const c = classes[to];
+    if (start[c + 1] - start[c] === 1) return to;
     const max = pc + 1 + limit;
     // Binary search: the last member ≤ max (members after pc only; `to` itself qualifies).
-    let lo = 0;
-    let hi = list.length - 1;
+    let lo = start[c];
+    let hi = start[c + 1] - 1;
     let best = to;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (list[mid] <= max) {
-        if (list[mid] > best) best = list[mid];
+      if (byClass[mid] <= max) {
+        if (byClass[mid] > best) best = byClass[mid];
         lo = mid + 1;
       } else {
         hi = mid - 1;
