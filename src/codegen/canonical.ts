@@ -36,6 +36,8 @@ function compareRules(a: Rule, b: Rule): number {
 
 /** Sorted copy without adjacent duplicates. @private */
 function sortedUnique<T>(items: readonly T[], compare: (a: T, b: T) => number): T[] {
+  // Most rules have one condition and many syscalls one rule: nothing to sort or drop.
+  if (items.length < 2) return items.slice();
   const sorted = [...items].sort(compare);
   return sorted.filter((item, i) => i === 0 || compare(sorted[i - 1], item) !== 0);
 }
