@@ -248,10 +248,13 @@ function planRegion(segs: readonly Segment[], i: number, j: number, sizeCost: nu
  */
 const scratch = {
   capacity: 0,
-  /** Cost of the best plan of each sub-range. */
-  cost: new Float64Array(0),
-  /** Size of the best plan of each sub-range. */
-  size: new Int32Array(0),
+  /**
+   * Cost and size of the best plan of each sub-range, interleaved: [2 · (a · n + c)] is the
+   * cost, the next entry the size. A split's left parts a..m−1 for one a lie side by side.
+   */
+  byStart: new Float64Array(0),
+  /** The same figures transposed, [2 · (c · n + a)]: a split's right parts m..c for one c lie side by side. */
+  byEnd: new Float64Array(0),
   /** The best plan's shape: −1 leaf, −2 chain, m > 0 split before m. */
   choice: new Int32Array(0),
   /** Cost of the sub-range's `jeq` chain (when its size is not 0). */
@@ -273,8 +276,8 @@ function reserveScratch(n: number): void {
   if (n <= scratch.capacity) return;
   const capacity = Math.max(n, scratch.capacity * 2);
   scratch.capacity = capacity;
-  scratch.cost = new Float64Array(capacity * capacity);
-  scratch.size = new Int32Array(capacity * capacity);
+  scratch.byStart = new Float64Array(2 * capacity * capacity);
+  scratch.byEnd = new Float64Array(2 * capacity * capacity);
   scratch.choice = new Int32Array(capacity * capacity);
   scratch.chainCost = new Float64Array(capacity * capacity);
   scratch.chainSize = new Int32Array(capacity * capacity);
@@ -294,14 +297,16 @@ function reserveScratch(n: number): void {
 function planExact(segs: readonly Segment[], i: number, j: number, sizeCost: number): Scored {
   const n = j - i + 1;
   reserveScratch(n);
-  const { prefix, cost, size, choice, chainCost, chainSize } = scratch;
+  const { prefix, byStart, byEnd, choice, chainCost, chainSize } = scratch;
   prefix[0] = 0;
   for (let k = 0; k < n; k++) prefix[k + 1] = prefix[k] + segs[i + k].weight;
   fillChainCosts(segs, i, n);
   for (let a = 0; a < n; a++) {
     const at = a * n + a;
-    cost[at] = 0;
-    size[at] = 0;
+    byStart[2 * at] = 0;
+    byStart[2 * at + 1] = 0;
+    byEnd[2 * at] = 0;
+    byEnd[2 * at + 1] = 0;
     choice[at] = -1;
   }
   for (let len = 2; len <= n; len++) {
@@ -319,12 +324,13 @@ function planExact(segs: readonly Segment[], i: number, j: number, sizeCost: num
         bestScore = bestCost + sizeCost * bestSize;
         bestChoice = -2;
       }
-      const row = a * n;
-      for (let m = a + 1; m <= c; m++) {
-        const left = row + m - 1;
-        const right = m * n + c;
-        const splitCost = total + cost[left] + cost[right];
-        const splitSize = 1 + size[left] + size[right];
+      // Sizes are small integers, exact in a double: the same sums and products as in integers.
+      let left = 2 * (a * n + a);
+      let right = 2 * (c * n + a + 1);
+      for (let m = a + 1; m <= c; m++, left += 2, right += 2) {
+        // Left a..m−1 and right m..c.
+        const splitCost = total + byStart[left] + byEnd[right];
+        const splitSize = 1 + byStart[left + 1] + byEnd[right + 1];
         const score = splitCost + sizeCost * splitSize;
         if (score < bestScore) {
           bestScore = score;
@@ -333,8 +339,10 @@ function planExact(segs: readonly Segment[], i: number, j: number, sizeCost: num
           bestChoice = m;
         }
       }
-      cost[at] = bestCost;
-      size[at] = bestSize;
+      byStart[2 * at] = bestCost;
+      byStart[2 * at + 1] = bestSize;
+      byEnd[2 * (c * n + a)] = bestCost;
+      byEnd[2 * (c * n + a) + 1] = bestSize;
       choice[at] = bestChoice;
     }
   }
@@ -344,7 +352,7 @@ function planExact(segs: readonly Segment[], i: number, j: number, sizeCost: num
     if (pick === -2) return chainPlan(segs, i + a, i + c);
     return { kind: "split", at: segs[i + pick].lo, left: rebuild(a, pick - 1), right: rebuild(pick, c) };
   };
-  return { plan: rebuild(0, n - 1), cost: cost[n - 1], size: size[n - 1] };
+  return { plan: rebuild(0, n - 1), cost: byStart[2 * (n - 1)], size: byStart[2 * (n - 1) + 1] };
 }
 
 /** Scratch for {@link fillChainCosts}: each target's number. @private */
