@@ -50,6 +50,8 @@ export interface SearchOptions {
 export const EXACT_LIMIT = 24;
 /** Longest `jeq` chain considered for a leaf. */
 const CHAIN_LIMIT = 8;
+/** Most segments a chain can cover: neighbours differ in target, so at least every other one is tested. */
+const CHAIN_SPAN = 2 * CHAIN_LIMIT + 1;
 const WORD_MAX = 0xffffffff;
 
 /** A planned decision tree. @private */
@@ -318,7 +320,7 @@ function planExact(segs: readonly Segment[], i: number, j: number, sizeCost: num
       let bestCost = 0;
       let bestSize = 0;
       let bestChoice = 0;
-      if (chainSize[at] !== 0) {
+      if (len <= CHAIN_SPAN && chainSize[at] !== 0) {
         bestCost = chainCost[at];
         bestSize = chainSize[at];
         bestScore = bestCost + sizeCost * bestSize;
@@ -370,9 +372,11 @@ const chainWeights = new Float64Array(CHAIN_LIMIT);
  *
  * For each start a the range grows one segment at a time, carrying each
  * target's weight and the multi-value segments' common target, so finding
- * the untested target is O(len) instead of O(len²). A chain needs at most
- * every other segment tested, so ranges stop at 2 × CHAIN_LIMIT + 1
- * segments: O(n · CHAIN_LIMIT²) in all. @private
+ * the untested target is O(1), and a range adds at most one tested weight
+ * (O(CHAIN_LIMIT) insertion) unless that target changes (a rescan of the
+ * range). A chain needs at least every other segment tested, so ranges stop
+ * at {@link CHAIN_SPAN} segments: O(n) ranges, each at most
+ * O(CHAIN_SPAN · CHAIN_LIMIT). @private
  */
 function fillChainCosts(segs: readonly Segment[], i: number, n: number): void {
   const { prefix, chainCost, chainSize, targetId, targetWeight, firstSeen } = scratch;
@@ -388,16 +392,18 @@ function fillChainCosts(segs: readonly Segment[], i: number, n: number): void {
     }
     targetId[k] = id;
   }
-  const targets = ids.size;
   // Hold no labels past this call.
   ids.clear();
   for (let a = 0; a < n; a++) {
-    for (let t = 0; t < targets; t++) {
-      targetWeight[t] = 0;
-      firstSeen[t] = -1;
+    // Only the targets of the segments the loop below reaches need clearing, and only the
+    // ranges a chain can span need a size (planExact reads no longer ones).
+    const reach = Math.min(n, a + CHAIN_SPAN + 1);
+    for (let k = a; k < reach; k++) {
+      targetWeight[targetId[k]] = 0;
+      firstSeen[targetId[k]] = -1;
     }
     // No chain unless found below (the loop may stop early).
-    chainSize.fill(0, a * n + a, a * n + n);
+    chainSize.fill(0, a * n + a, a * n + Math.min(n, a + CHAIN_SPAN));
     // The target every multi-value segment so far shares (−1: none yet).
     let multiTarget = -1;
     // The heaviest target so far (first to appear on a tie), kept up to date while no
@@ -428,7 +434,7 @@ function fillChainCosts(segs: readonly Segment[], i: number, n: number): void {
         heaviest = id;
         heaviestWeight = targetWeight[id];
       }
-      if ((c - a + 1) >> 1 > CHAIN_LIMIT) break;
+      if (c - a + 1 > CHAIN_SPAN) break;
       if (s.lo !== s.hi) {
         // Two multi-value segments with different targets: no chain here or in any longer range.
         if (multiTarget !== -1 && multiTarget !== id) break;
