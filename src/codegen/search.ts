@@ -357,7 +357,7 @@ function planExact(segs: readonly Segment[], i: number, j: number, sizeCost: num
   return { plan: rebuild(0, n - 1), cost: byStart[2 * (n - 1)], size: byStart[2 * (n - 1) + 1] };
 }
 
-/** Scratch for {@link fillChainCosts}: each target's number. @private */
+/** Scratch for {@link fillChainCosts}: each target's number (cleared on entry; it may hold the last search's labels). @private */
 const targetIds = new Map<Label, number>();
 
 /** Scratch for {@link fillChainCosts}: the tested weights, sorted (heaviest first). @private */
@@ -392,8 +392,6 @@ function fillChainCosts(segs: readonly Segment[], i: number, n: number): void {
     }
     targetId[k] = id;
   }
-  // Hold no labels past this call.
-  ids.clear();
   for (let a = 0; a < n; a++) {
     // Only the targets of the segments the loop below reaches need clearing, and only the
     // ranges a chain can span need a size (planExact reads no longer ones).
