@@ -273,10 +273,17 @@ const scratch = {
   firstSeen: new Int32Array(0),
 };
 
-/** Makes {@link scratch} hold a region of `n` segments. @private */
+/**
+ * Regions up to this many segments keep their scratch for the next plan (the
+ * dispatch plans up to 48, about 110 kB; 64 would be 200 kB); larger ones, planned only when a caller
+ * raises `exactLimit`, give it back so that the module holds no O(n²) memory.
+ */
+const KEPT_SCRATCH = 64;
+
+/** Makes {@link scratch} hold a region of `n` segments (`n` 0: gives the memory back). @private */
 function reserveScratch(n: number): void {
-  if (n <= scratch.capacity) return;
-  const capacity = Math.max(n, scratch.capacity * 2);
+  if (n <= scratch.capacity && n !== 0) return;
+  const capacity = n;
   scratch.capacity = capacity;
   scratch.byStart = new Float64Array(2 * capacity * capacity);
   scratch.byEnd = new Float64Array(2 * capacity * capacity);
@@ -354,7 +361,9 @@ function planExact(segs: readonly Segment[], i: number, j: number, sizeCost: num
     if (pick === -2) return chainPlan(segs, i + a, i + c);
     return { kind: "split", at: segs[i + pick].lo, left: rebuild(a, pick - 1), right: rebuild(pick, c) };
   };
-  return { plan: rebuild(0, n - 1), cost: byStart[2 * (n - 1)], size: byStart[2 * (n - 1) + 1] };
+  const scored = { plan: rebuild(0, n - 1), cost: byStart[2 * (n - 1)], size: byStart[2 * (n - 1) + 1] };
+  if (scratch.capacity > KEPT_SCRATCH) reserveScratch(0);
+  return scored;
 }
 
 /** Scratch for {@link fillChainCosts}: each target's number (cleared on entry; it may hold the last search's labels). @private */
