@@ -25,6 +25,8 @@ const PYTHON = spawnSync("python3", ["-c", "import os, sys; print(os.path.realpa
   .stdout.trim();
 /** The Deno launcher exactly as the README gives it. */
 const DENO_LAUNCHER = [DENO, "run", "--allow-all", join(REPO_ROOT, "src", "launcher", "exec.ts")];
+/** The same CLI on Deno through the wrapper, which records the caller's state as the Bun one does. */
+const DENO_WRAPPER = join(REPO_ROOT, "scripts", "seccompiler-deno");
 
 const policy = join(work, "policy.json");
 writeFileSync(policy, JSON.stringify({ main: { default_action: "allow", filter_action: { errno: 1 }, filter: [{ syscall: "mkdir" }] } }));
@@ -65,6 +67,7 @@ const launchers: [string, () => string[], "exact" | "runtime-limit"][] = [
   ["wrapper", () => [CLI, "exec"], "exact"],
   ["standalone executable", () => [standaloneExecutable(), "exec"], "runtime-limit"],
   ["Deno launcher (README permissions)", () => DENO_LAUNCHER, "runtime-limit"],
+  ["Deno wrapper (scripts/seccompiler-deno)", () => [DENO_WRAPPER, "exec"], "exact"],
 ];
 
 const softNofile = (report: Report) => report.limits.find((l: string) => l.startsWith("Max open files")).split(" ")[3];
@@ -109,11 +112,12 @@ describe("exec hands the program over as a direct start would", () => {
     });
   }
 
-  test("wrapper: a caller that ignores SIGPIPE and SIGXFSZ keeps them ignored (the wrapper records them)", { timeout: 120_000 }, () => {
+  test("wrappers: a caller that ignores SIGPIPE and SIGXFSZ keeps them ignored (the wrapper records them)", { timeout: 120_000 }, () => {
     const config = { ...caller, default: [], ignore: [1, 13, 25] };
     const want = probe([], config);
     assert.equal(want.status.SigIgn, "0000000001001001");
     assert.equal(probe([CLI, "exec"], config).status.SigIgn, want.status.SigIgn);
+    assert.equal(probe([DENO_WRAPPER, "exec"], config).status.SigIgn, want.status.SigIgn, "Deno wrapper");
   });
 
   test("LISTEN_FDS with this process's LISTEN_PID keeps the socket-activation descriptors", { timeout: 120_000 }, () => {

@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { elfSection, hardenExecutable, NEUTRALISED } from "../scripts/harden-executable.ts";
-import { CLI } from "./support/paths.ts";
+import { CLI, DENO, REPO_ROOT } from "./support/paths.ts";
 import { standaloneExecutable } from "./support/standalone.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "seccompiler-injection-test-"));
@@ -32,6 +32,11 @@ writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "hostile", type:
 const policy = join(dir, "policy.json");
 writeFileSync(policy, JSON.stringify({ main: { default_action: "allow", filter_action: { errno: 1 }, filter: [{ syscall: "mkdir" }] } }));
 
+// Deno finds a deno.json from the working directory; this one maps the launcher's imports to the preload.
+const evilImports = Object.fromEntries(["node:fs", "node:util", "node:path", "node:os"].map((name) => [name, "./evil.mjs"]));
+writeFileSync(join(dir, "deno.json"), JSON.stringify({ imports: evilImports, scopes: { "file:///": evilImports } }));
+writeFileSync(join(dir, "import_map.json"), JSON.stringify({ imports: evilImports }));
+
 const vectors: [string, Record<string, string>][] = [
   ["bunfig.toml, .env, tsconfig.json, package.json in the working directory", {}],
   ["BUN_OPTIONS=--preload", { BUN_OPTIONS: `--preload ${evil}` }],
@@ -42,11 +47,18 @@ const vectors: [string, Record<string, string>][] = [
   ["BUN_BE_BUN", { BUN_BE_BUN: "1" }],
   ["NODE_OPTIONS=--require", { NODE_OPTIONS: `--require ${evil}` }],
   ["NODE_OPTIONS=--import", { NODE_OPTIONS: `--import ${join(dir, "evil.mjs")}` }],
+  ["DENO_* (V8 flags, config, import map, cache directory)", {
+    DENO_V8_FLAGS: "--expose-gc",
+    DENO_CONFIG: join(dir, "deno.json"),
+    DENO_IMPORT_MAP: join(dir, "import_map.json"),
+    DENO_DIR: dir,
+  }],
 ];
 
 const launchers: [string, () => string[]][] = [
   ["wrapper", () => [CLI]],
   ["standalone executable", () => [standaloneExecutable()]],
+  ["Deno wrapper (scripts/seccompiler-deno)", () => [join(REPO_ROOT, "scripts", "seccompiler-deno")]],
 ];
 
 describe("no injection into the launcher", () => {
@@ -76,7 +88,20 @@ describe("no injection into the launcher", () => {
     }
   }
 
+  test("what remains: Deno started directly (deno run …/exec.ts) runs a NODE_OPTIONS --require script first (README)", { timeout: 300_000 }, () => {
+    rmSync(INJECTED, { force: true });
+    const run = spawnSync(DENO, ["run", "--allow-all", join(REPO_ROOT, "src", "launcher", "exec.ts"), "--policy", policy, "--", "/bin/true"], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NODE_OPTIONS: `--require ${evil}` },
+      timeout: 60_000,
+    });
+    assert.equal(existsSync(INJECTED), true, `Deno no longer runs NODE_OPTIONS scripts: update the README (${run.stderr})`);
+    rmSync(INJECTED, { force: true });
+  });
+
   test("standalone executable: BUN_BE_BUN does not turn it into the bun CLI", { timeout: 300_000 }, () => {
+    rmSync(INJECTED, { force: true });
     const run = spawnSync(standaloneExecutable(), ["-e", `require("fs").writeFileSync(${JSON.stringify(INJECTED)}, "x")`], {
       cwd: dir,
       encoding: "utf8",
@@ -119,8 +144,8 @@ describe("no injection into the launcher", () => {
         timeout: 60_000,
       });
       assert.equal(existsSync(INJECTED), false);
-      if (name === "wrapper") {
-        assert.equal(run.status, 0, run.stderr); // the wrapper removes every BUN_* variable
+      if (name !== "standalone executable") {
+        assert.equal(run.status, 0, run.stderr); // the wrappers remove every BUN_* variable
         assert.equal(existsSync(marker), true);
       } else {
         assert.equal(run.status, 125, run.stderr);

@@ -4,9 +4,14 @@
  *
  * @module
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { ParseArgsConfig } from "node:util";
 import { repeatedOption } from "../input.ts";
 import { UsageError } from "./output.ts";
+
+// node:util is loaded when a command that parses with it is: a static import of a Node built-in is
+// hoisted to the top of the one-file standalone executable, and this one costs about 5 ms of every
+// start, exec's included (docs/bench.md, start-up). exec has its own scanner (launcher/options.ts).
+const { parseArgs } = await import("node:util");
 
 /** Option declarations, as `parseArgs` takes them. */
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;

@@ -15,7 +15,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { actionFromValue, formatAction, SECCOMP_RET_ACTION_FULL, SECCOMP_RET } from "../action.ts";
 import type { ArchInfo } from "../arch/arch.ts";
 import type { Program } from "../bpf/insn.ts";
@@ -37,6 +36,7 @@ import {
 import { GUARD_LENGTH, withExecGuard } from "./guard.ts";
 import { buildExecImage, type ExecImage, ImageError } from "./image.ts";
 import { resolveCommand } from "./resolve.ts";
+import { type OptionDeclaration, OptionScanError, scanOptions } from "./options.ts";
 import { type InstallAndExec, nativeInstallAndExec } from "./native.ts";
 import { applyHandover, getEntry, type Handover, HandoverError, planHandover, RLIM_INFINITY } from "./handover.ts";
 import { writeAll } from "../output.ts";
@@ -127,7 +127,7 @@ interface ExecOptions {
 }
 
 /**
- * The checks on option values that `parseArgs` cannot express, in order; the
+ * The checks on option values that the scanner cannot express, in order; the
  * first that fails is reported. Plain code rather than a schema library: the
  * exec path loads only what it uses (issue 11). @private
  */
@@ -160,7 +160,7 @@ const EXEC_OPTIONS = {
   "dry-run": { type: "boolean" },
   "preserve-fds": { type: "string" },
   help: { type: "boolean", short: "h" },
-} as const;
+} as const satisfies Record<string, OptionDeclaration>;
 
 /**
  * Parses the launcher's arguments; everything after the first `--` is the
@@ -169,15 +169,10 @@ const EXEC_OPTIONS = {
 function parseOptions(args: string[]): ExecOptions | "help" {
   let parsed;
   try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      tokens: true,
-      options: EXEC_OPTIONS,
-    });
+    parsed = scanOptions(args, EXEC_OPTIONS);
   } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error)).split(". To specify")[0].trim();
+    if (!(error instanceof OptionScanError)) throw error;
+    const message = error.message;
     // Without "--", the target's own options (e.g. `sh -c`) are read as the launcher's.
     const hint = args.includes("--")
       ? "run 'seccompiler exec --help' for usage"

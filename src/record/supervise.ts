@@ -13,7 +13,9 @@
  * @module
  */
 import { closeSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
-import { release } from "node:os";
+// Imported when first used: a static import of a Node built-in is hoisted to the top of the one-file
+// standalone executable and loaded by every command (docs/bench.md, start-up).
+const { release } = await import("node:os");
 import type { ArchInfo } from "../arch/arch.ts";
 import { hostArchInfo, type Libc, openLibc, queryActionAvailable } from "../install/mod.ts";
 import { SECCOMP_RET } from "../action.ts";
