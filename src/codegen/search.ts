@@ -435,7 +435,8 @@ function fillChainCosts(segs: readonly Segment[], i: number, n: number): void {
         heaviest = id;
         heaviestWeight = targetWeight[id];
       } else if (
-        targetWeight[id] > heaviestWeight || (targetWeight[id] === heaviestWeight && firstSeen[id] < firstSeen[heaviest])
+        targetWeight[id] > heaviestWeight ||
+        (targetWeight[id] === heaviestWeight && firstSeen[id] < firstSeen[heaviest])
       ) {
         // Only this target's weight grew, so only it can overtake.
         heaviest = id;
