@@ -8,7 +8,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getArch, hostArch } from "../src/arch/arch.ts";
@@ -78,6 +78,14 @@ describe("exec guard: a blind search finds nothing", () => {
   test("the addresses span the whole user address space", { timeout: 60_000 }, () => {
     const bits = addressSpaceBits();
     assert.ok(bits >= 39 && bits <= 57, `${bits} bits`);
+    // The launcher takes the bits from the stack address in the auxiliary vector; the top of the
+    // highest user mapping in /proc/self/maps must give the same.
+    let top = 0n;
+    for (const line of readFileSync("/proc/self/maps", "latin1").split("\n")) {
+      const end = line.split(" ")[0]?.split("-")[1];
+      if (end && BigInt(`0x${end}`) < 1n << 63n && BigInt(`0x${end}`) > top) top = BigInt(`0x${end}`);
+    }
+    assert.equal(bits, (top - 1n).toString(2).length, "bits from auxv == bits from /proc/self/maps");
     const seen: bigint[] = [];
     for (let i = 0; i < 8; i++) {
       const run = spawnSync(CLI, ["exec", "--policy", plain, "--dry-run", "--", "true"], { encoding: "utf8", cwd: work });
