@@ -41,7 +41,18 @@ export interface Scan<T extends Readonly<Record<string, OptionDeclaration>>> {
   readonly tokens: ScanToken[];
 }
 
-/** A command line the declarations do not accept; the message is the one `parseArgs` gives. */
+/**
+ * A command line the declarations do not accept; the message is the one `parseArgs` gives.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   scanOptions(["--nope"], { help: { type: "boolean", short: "h" } });
+ * } catch (error) {
+ *   if (error instanceof OptionScanError) console.error(error.message); // Unknown option '--nope'
+ * }
+ * ```
+ */
 export class OptionScanError extends Error {
   constructor(message: string) {
     super(message);
