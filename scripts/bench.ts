@@ -510,7 +510,7 @@ async function main(): Promise<number> {
   // Start-up and compile-speed rows (issue 11): on the first x86_64 policy measured.
   const startupPolicy = subjects.find((s) => s.arch === "x86_64");
   const startup: StartupResult | undefined = options.startup && startupPolicy
-    ? measureStartup({ policyPath: startupPolicy.path, runs: options.startupRuns, progress: options.timing.progress })
+    ? await measureStartup({ policyPath: startupPolicy.path, runs: options.startupRuns, progress: options.timing.progress })
     : undefined;
   clearProgress();
   if (options.format === "json") console.log(JSON.stringify(startup ? { ...result, startup } : result, null, 2));

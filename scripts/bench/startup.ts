@@ -13,6 +13,9 @@
  *   /bin/true`, and the same from source (`scripts/seccompiler`);
  * - `exec --policy P --thread bench -- /bin/true` (standalone);
  * - `compile` of the policy (standalone).
+ * Then the same commands under load: {@link PARALLEL} copies at once per
+ * round, timed until the last exits (no targets; the ratios show whether the
+ * launcher's overhead holds when the machine is busy).
  * P is the benchmark's policy (Firecracker's x86_64 policy) with one more
  * thread, `bench`, that lets /bin/true run; F is P compiled.
  *
@@ -20,9 +23,9 @@
  *
  * @module
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { arch as hostCpu, tmpdir } from "node:os";
+import { arch as hostCpu, availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -55,6 +58,11 @@ export interface StartupResult {
   readonly processes: readonly ProcessRow[];
   /** Why the exec rows were left out, if they were. */
   readonly execSkipped?: string;
+  /**
+   * The same commands under load: {@link PARALLEL} copies started at once, wall time until the last
+   * one exits (median of the rounds), each ratio against the hello-world run the same way.
+   */
+  readonly parallel: readonly ProcessRow[];
   /** In-process compile of the policy, warm. */
   readonly inProcess: {
     /** Median µs of `compilePolicy(text, "x86_64")`. */
@@ -107,6 +115,23 @@ function run(argv: readonly string[], cwd: string): number {
   return elapsed;
 }
 
+/** Copies of a command started at once for the parallel rows (the machine's CPUs, at least 2, at most 8). */
+export const PARALLEL = Math.min(8, Math.max(2, availableParallelism()));
+
+/** Starts `copies` copies of a command at once; resolves with the wall time until the last exits. @private */
+function runParallel(argv: readonly string[], cwd: string, copies: number): Promise<number> {
+  const started = performance.now();
+  return Promise.all(Array.from({ length: copies }, () =>
+    new Promise<void>((done, fail) => {
+      const child = spawn(argv[0], argv.slice(1), { cwd, stdio: "ignore" });
+      child.on("error", fail);
+      child.on("exit", (code, signal) =>
+        code === 0 ? done() : fail(new Error(`${argv.join(" ")} exited with ${code ?? signal} (parallel run)`))
+      );
+    })
+  )).then(() => performance.now() - started);
+}
+
 /** A command of one row. @private */
 interface Subject {
   readonly name: string;
@@ -122,11 +147,11 @@ interface Subject {
  *
  * @example
  * ```ts
- * const result = measureStartup({ policyPath: "../shared/corpus/firecracker/x86_64-unknown-linux-musl.json", runs: 5 });
+ * const result = await measureStartup({ policyPath: "../shared/corpus/firecracker/x86_64-unknown-linux-musl.json", runs: 5 });
  * console.log(formatStartup(result));
  * ```
  */
-export function measureStartup(options: StartupOptions): StartupResult {
+export async function measureStartup(options: StartupOptions): Promise<StartupResult> {
   const runs = options.runs ?? 21;
   const progress = options.progress ?? (() => {});
   const policyText = readFileSync(options.policyPath, "utf8");
@@ -189,14 +214,26 @@ export function measureStartup(options: StartupOptions): StartupResult {
       progress(`startup: round ${round + 1}/${runs}`);
       for (const subject of subjects) times.get(subject.name)!.push(run(subject.argv, dir));
     }
-    const medians = new Map([...times].map(([name, values]) => [name, median(values)]));
-    const processes = subjects.map((s): ProcessRow => {
-      const medianMs = medians.get(s.name)!;
-      if (s.floor === undefined) return { name: s.name, command: s.shown, medianMs };
-      return { name: s.name, command: s.shown, medianMs, floor: s.floor, ratio: medianMs / medians.get(s.floor)!, target: s.target };
+    const rows = (samples: Map<string, number[]>, label: (name: string) => string) => {
+      const medians = new Map([...samples].map(([name, values]) => [name, median(values)]));
+      return subjects.filter((s) => samples.has(s.name)).map((s): ProcessRow => {
+        const medianMs = medians.get(s.name)!;
+        if (s.floor === undefined) return { name: label(s.name), command: s.shown, medianMs };
+        return { name: label(s.name), command: s.shown, medianMs, floor: label(s.floor), ratio: medianMs / medians.get(s.floor)! };
+      });
+    };
+    const processes = rows(times, (name) => name).map((row) => {
+      const target = subjects.find((s) => s.name === row.name)?.target;
+      return target === undefined ? row : { ...row, target };
     });
     progress("startup: in-process compile");
-    return { runs, processes, ...(execSkipped ? { execSkipped } : {}), inProcess: measureInProcess(policyText) };
+    const together = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
+    for (let round = 0; round < runs; round++) {
+      progress(`startup: ${PARALLEL} at once, round ${round + 1}/${runs}`);
+      for (const subject of subjects) together.get(subject.name)!.push(await runParallel(subject.argv, dir, PARALLEL));
+    }
+    const parallel = rows(together, (name) => `${name} ×${PARALLEL}`);
+    return { runs, processes, ...(execSkipped ? { execSkipped } : {}), parallel, inProcess: measureInProcess(policyText) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -243,6 +280,14 @@ export function formatStartup(result: StartupResult): string {
     lines.push(`  ${row.name.padEnd(name)}  ${row.medianMs.toFixed(1).padStart(7)} ms${ratio}`);
   }
   if (result.execSkipped) lines.push(`  (exec and compile rows skipped: ${result.execSkipped})`);
+  if (result.parallel.length > 0) {
+    lines.push("", `Under load: ${PARALLEL} copies started at once, wall time until the last exits (median of ${result.runs}):`, "");
+    const width = Math.max(...result.parallel.map((row) => row.name.length));
+    for (const row of result.parallel) {
+      const ratio = row.ratio === undefined ? "" : `  ${row.ratio.toFixed(2)}× ${row.floor}`;
+      lines.push(`  ${row.name.padEnd(width)}  ${row.medianMs.toFixed(1).padStart(7)} ms${ratio}`);
+    }
+  }
   const p = result.inProcess;
   lines.push(
     "",
@@ -266,7 +311,7 @@ if (import.meta.main) {
     values.policy ??
       join(process.env.SECCOMPILER_CORPUS || join(REPO_ROOT, "..", "shared", "corpus", "firecracker"), "x86_64-unknown-linux-musl.json"),
   );
-  const result = measureStartup({
+  const result = await measureStartup({
     policyPath,
     runs: values.runs === undefined ? undefined : Number(values.runs),
     progress: (message) => process.stderr.isTTY && process.stderr.write(`\r\x1b[K${message}`),
