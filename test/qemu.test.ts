@@ -3,7 +3,8 @@
  * the arm64 C library from libc6-arm64-cross, which .ci/run installs): --help,
  * compiles of both Firecracker corpus policies byte-identical to the x64
  * executable's, `check`, and `exec` failing closed with the real cause (qemu's
- * seccomp() answers ENOSYS) and never starting the target.
+ * seccomp() answers ENOSYS) and never starting the target, and no code
+ * injected through the working directory or the environment.
  *
  * Also, without qemu: how the installer tells "no seccomp at all" from "a
  * kernel older than seccomp()" when seccomp() answers ENOSYS.
@@ -109,6 +110,39 @@ describe("arm64 executable under qemu-user", { skip: skipUnless("qemu", missing,
       assert.equal(checked.stdout, x64(args, dir).stdout);
       const [result] = JSON.parse(checked.stdout).results;
       assert.deepEqual([result.nr, result.action], [117, "trap"]); // Firecracker's vmm thread traps ptrace
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("no injection: a hostile directory and BUN_OPTIONS, BUN_INSPECT*, BUN_BE_BUN, NODE_OPTIONS run nothing", () => {
+    // The x64 build checks its own executable this way (scripts/build.sh); the arm64 one runs here.
+    const dir = mkdtempSync(join(tmpdir(), "seccompiler-qemu-injection-"));
+    try {
+      const marker = join(dir, "INJECTED");
+      const evil = join(dir, "evil.js");
+      writeFileSync(evil, `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "x");\n`);
+      writeFileSync(join(dir, "bunfig.toml"), 'preload = ["./evil.js"]\n');
+      writeFileSync(join(dir, ".env"), `BUN_OPTIONS=--preload ${evil}\n`);
+      const vectors: Record<string, string>[] = [
+        {},
+        { BUN_OPTIONS: `--preload ${evil}` },
+        { BUN_INSPECT_PRELOAD: evil },
+        { BUN_INSPECT: "ws://127.0.0.1:9/x", BUN_INSPECT_PRELOAD: evil },
+        { BUN_BE_BUN: "1" },
+        { NODE_OPTIONS: `--require ${evil}` },
+      ];
+      for (const vector of vectors) {
+        const run = spawnSync(QEMU, ["-L", ARM64_SYSROOT, standaloneExecutable("arm64"), "--version"], {
+          cwd: dir,
+          encoding: "utf8",
+          timeout: 120_000,
+          env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...vector },
+        });
+        assert.equal(run.status, 0, `${JSON.stringify(vector)}: ${run.stderr}`);
+        assert.match(run.stdout, /^seccompiler \d+\.\d+\.\d+/, JSON.stringify(vector));
+        assert.equal(existsSync(marker), false, `${JSON.stringify(vector)}: the preload ran`);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
