@@ -20,7 +20,7 @@ import { LD_ABS, RET_K, stmt, type Program } from "../src/bpf/insn.ts";
 import { InstallError } from "../src/install/errors.ts";
 import type { Libc } from "../src/install/libc.ts";
 import { checkActionsAvailable } from "../src/install/seccomp.ts";
-import { CORPUS, HAVE_CORPUS } from "./support/paths.ts";
+import { CORPUS, HAVE_CORPUS, REPO_ROOT } from "./support/paths.ts";
 import { skipUnless } from "./support/require.ts";
 import { standaloneExecutable } from "./support/standalone.ts";
 
@@ -143,6 +143,34 @@ describe("arm64 executable under qemu-user", { skip: skipUnless("qemu", missing,
         assert.match(run.stdout, /^seccompiler \d+\.\d+\.\d+/, JSON.stringify(vector));
         assert.equal(existsSync(marker), false, `${JSON.stringify(vector)}: the preload ran`);
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the aarch64 seccomp+execve stub: returns −errno when seccomp() fails, −errno−4096 when execve() fails, and execs", { timeout: 300_000 }, () => {
+    // qemu-user has no seccomp(): the stub's first call is checked as it fails, and a call that returns 0
+    // (sched_yield) stands in for it so the execve half runs too (test/support/children/arm64-stub.ts).
+    const dir = mkdtempSync(join(tmpdir(), "seccompiler-qemu-stub-"));
+    try {
+      const probe = join(dir, "arm64-stub");
+      const build = spawnSync(join(REPO_ROOT, "node_modules", ".bin", "bun"), [
+        "build", "--compile", "--target=bun-linux-arm64", join(REPO_ROOT, "test", "support", "children", "arm64-stub.ts"), "--outfile", probe,
+      ], { encoding: "utf8", timeout: 240_000 });
+      assert.equal(build.status, 0, build.stderr);
+      const run = (which: string, marker?: string) =>
+        spawnSync(QEMU, ["-L", ARM64_SYSROOT, probe, which, ...(marker ? [marker] : [])], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+      const failed = run("seccomp-fails");
+      assert.equal(failed.status, 0, failed.stderr);
+      assert.equal(JSON.parse(failed.stdout).result, "-38", "seccomp() answered ENOSYS and the stub returned it");
+      const missing = run("execve-fails");
+      assert.equal(missing.status, 0, missing.stderr);
+      assert.equal(JSON.parse(missing.stdout).result, String(-2 - 4096), "execve() answered ENOENT, marked as after the install");
+      const marker = join(dir, "MARKER");
+      const execd = run("execve", marker);
+      assert.equal(execd.status, 0, execd.stderr);
+      assert.equal(execd.stdout, "", "the stub returned instead of exec'ing");
+      assert.equal(readFileSync(marker, "utf8"), "stub-ran\n");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -25,6 +25,22 @@
  * out: ret
  * ```
  *
+ * On aarch64 the same in 16 instructions (AAPCS64: arguments in x0–x3,
+ * result in x0; x8 carries the system call number; x9–x11 are scratch):
+ *
+ * ```text
+ * mov x9, x1; mov x10, x2; mov x11, x3     ; keep path, argv, envp
+ * mov x2, x0                               ; arg 3: the sock_fprog
+ * mov x0, #SECCOMP_SET_MODE_FILTER; mov x1, #0; mov x8, #SYS_seccomp
+ * svc #0
+ * cbnz x0, out                             ; not installed: return -errno
+ * mov x0, x9; mov x1, x10; mov x2, x11
+ * mov x8, #SYS_execve
+ * svc #0                                   ; returns only on failure: -errno
+ * sub x0, x0, #4096                        ; so the caller knows the filter is on
+ * out: ret
+ * ```
+ *
  * Other architectures use the two FFI calls (see the README).
  *
  * @module
@@ -63,6 +79,45 @@ function x86_64Stub(seccomp: number, execve: number): Uint8Array {
   ]);
 }
 
+/**
+ * The aarch64 stub, with the system call numbers filled in, as little-endian
+ * instruction words. Exported for the test that runs it under qemu-user.
+ *
+ * @example
+ * ```ts
+ * aarch64Stub(277, 221).length; // 64 bytes: 16 instructions
+ * ```
+ */
+export function aarch64Stub(seccomp: number, execve: number): Uint8Array {
+  const movz = (register: number, value: number) => {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffff) throw new RangeError(`movz immediate ${value}`);
+    return 0xd2800000 | (value << 5) | register; // MOVZ Xd, #imm16
+  };
+  const mov = (to: number, from: number) => 0xaa0003e0 | (from << 16) | to; // ORR Xd, XZR, Xm
+  const words = [
+    mov(9, 1),
+    mov(10, 2),
+    mov(11, 3),
+    mov(2, 0),
+    movz(0, 1), // SECCOMP_SET_MODE_FILTER
+    movz(1, 0), // flags 0
+    movz(8, seccomp),
+    0xd4000001, // svc #0
+    0xb5000000 | (7 << 5) | 0, // cbnz x0, out (7 instructions ahead)
+    mov(0, 9),
+    mov(1, 10),
+    mov(2, 11),
+    movz(8, execve),
+    0xd4000001, // svc #0
+    0xd1400400, // sub x0, x0, #1, lsl #12 (4096)
+    0xd65f03c0, // out: ret
+  ];
+  const bytes = new Uint8Array(words.length * 4);
+  const view = new DataView(bytes.buffer);
+  words.forEach((word, i) => view.setUint32(i * 4, word >>> 0, true));
+  return bytes;
+}
+
 const PROT_READ = 0x1n;
 const PROT_WRITE = 0x2n;
 const PROT_EXEC = 0x4n;
@@ -78,12 +133,22 @@ const PAGE = 4096n;
  * @example
  * ```ts
  * import { hostArchInfo, openLibc } from "../install/mod.ts";
- * const stub = nativeInstallAndExec(await openLibc(), hostArchInfo()); // undefined off x86_64
+ * const stub = nativeInstallAndExec(await openLibc(), hostArchInfo()); // undefined off x86_64 and aarch64
  * ```
+ *
+ * `numbers` replaces the two system call numbers; only the test that runs the
+ * stub under qemu-user (which has no `seccomp()`) uses it, with a call that
+ * returns 0 in place of `seccomp()`, so that the `execve` half runs too.
  */
-export function nativeInstallAndExec(libc: Libc, arch: ArchInfo): InstallAndExec | undefined {
-  if (arch.name !== "x86_64") return undefined;
-  const code = x86_64Stub(arch.syscalls.get("seccomp")!, arch.syscalls.get("execve")!);
+export function nativeInstallAndExec(libc: Libc, arch: ArchInfo, numbers?: { seccomp: number; execve: number }): InstallAndExec | undefined {
+  const seccomp = numbers?.seccomp ?? arch.syscalls.get("seccomp")!;
+  const execve = numbers?.execve ?? arch.syscalls.get("execve")!;
+  const code = arch.name === "x86_64"
+    ? x86_64Stub(seccomp, execve)
+    : arch.name === "aarch64"
+    ? aarch64Stub(seccomp, execve)
+    : undefined;
+  if (code === undefined) return undefined;
   const mmap = arch.syscalls.get("mmap")!;
   const address = libc.syscall(mmap, 0n, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, 0xffff_ffff_ffff_ffffn, 0n);
   if (address === -1n) return undefined;
