@@ -161,19 +161,19 @@ export function parseSha256(text: string | undefined, option = "--sha256"): stri
   return text.toLowerCase();
 }
 
-/** The tokens `parseArgs` returns with `tokens: true` (only what we read of them). */
+/** The tokens the option scanner (`src/options.ts`, like `parseArgs` with `tokens: true`) returns (only what we read of them). */
 type Token = { kind: string; name?: string; rawName?: string };
 
 /**
  * The first single-value option given twice, as typed (`-o`, `--output-file`),
- * or undefined. `parseArgs` silently keeps the last one; for an option that
+ * or undefined. `parseArgs` (and so the scanner) keeps the last one; for an option that
  * names a file or a limit that hides a mistake, so every command refuses it.
  *
  * @example
  * ```ts
- * import { parseArgs } from "node:util";
+ * import { scanOptions } from "./options.ts";
  * const options = { thread: { type: "string" } } as const;
- * const { tokens } = parseArgs({ args: ["--thread", "a", "--thread", "b"], options, tokens: true });
+ * const { tokens } = scanOptions(["--thread", "a", "--thread", "b"], options);
  * repeatedOption(tokens, options); // "--thread"
  * ```
  */

@@ -36,7 +36,7 @@ import {
 import { GUARD_LENGTH, withExecGuard } from "./guard.ts";
 import { buildExecImage, type ExecImage, ImageError } from "./image.ts";
 import { resolveCommand } from "./resolve.ts";
-import { type OptionDeclaration, OptionScanError, scanOptions } from "./options.ts";
+import { type OptionDeclaration, OptionScanError, scanOptions } from "../options.ts";
 import { type InstallAndExec, nativeInstallAndExec } from "./native.ts";
 import { applyHandover, getEntry, type Handover, HandoverError, planHandover, RLIM_INFINITY } from "./handover.ts";
 import { writeAll } from "../output.ts";
@@ -169,7 +169,7 @@ const EXEC_OPTIONS = {
 function parseOptions(args: string[]): ExecOptions | "help" {
   let parsed;
   try {
-    parsed = scanOptions(args, EXEC_OPTIONS);
+    parsed = scanOptions(args, EXEC_OPTIONS, { allowPositionals: true });
   } catch (error) {
     if (!(error instanceof OptionScanError)) throw error;
     const message = error.message;
