@@ -4,14 +4,16 @@
  * @module
  */
 import * as v from "valibot";
-import { ARCH_NAMES, type ArchName, getArch } from "./arch/arch.ts";
+import { ARCH_NAMES, type ArchName } from "./arch/arch.ts";
 import { BPF_MAXINSNS, type Program } from "./bpf/insn.ts";
 import { generateProgram } from "./codegen/mod.ts";
 import { optimizeProgram } from "./optimize/mod.ts";
 import { type Diagnostic, PolicyError } from "./diagnostics.ts";
 import { type Filter, validateFilter } from "./ir.ts";
-import { parseValidPolicy } from "./policy/fast.ts";
+import { type CompiledPolicy, compileValidPolicy } from "./compile_valid.ts";
 import { parsePolicy } from "./policy/frontend.ts";
+
+export type { CompiledPolicy };
 
 /** Options of {@link compilePolicy} and {@link compileFromJson}. */
 export interface CompileOptions {
@@ -25,16 +27,6 @@ export interface CompileOptions {
    * way (programs, filters, warnings and diagnostics), only slower.
    */
   readonly fastPath?: boolean;
-}
-
-/** What {@link compilePolicy} returns. */
-export interface CompiledPolicy {
-  /** Thread name → program, in sorted thread order. */
-  readonly programs: Map<string, Program>;
-  /** The IR each program was generated from. */
-  readonly filters: Map<string, Filter>;
-  /** Non-fatal findings (portability hazards, merged duplicates). */
-  readonly warnings: readonly Diagnostic[];
 }
 
 const ArchSchema = v.picklist(ARCH_NAMES, `arch must be one of ${ARCH_NAMES.join(", ")}`);
@@ -105,15 +97,8 @@ function jsonPathKey(key: string): string {
 export function compilePolicy(text: string, arch: ArchName, options: CompileOptions = {}): CompiledPolicy {
   checkArguments(text, arch, options);
   if (options.fastPath !== false) {
-    const filters = parseValidPolicy(text, getArch(arch), options.basic ?? false);
-    if (filters !== undefined) {
-      const programs = new Map<string, Program>();
-      for (const [thread, filter] of filters) programs.set(thread, optimizeProgram(generateProgram(filter)));
-      // A thread over the kernel's limit is reported by the positioned path below, with its position.
-      if ([...programs.values()].every((program) => program.length <= BPF_MAXINSNS)) {
-        return { programs, filters, warnings: [] };
-      }
-    }
+    const compiled = compileValidPolicy(text, arch, options.basic ?? false);
+    if (compiled !== undefined) return compiled;
   }
   const parsed = parsePolicy(text, arch, { file: options.file ?? "<policy>", basic: options.basic ?? false });
   const errors = parsed.diagnostics.filter((d) => d.severity === "error");

@@ -8,9 +8,7 @@ import { dirname, join } from "node:path";
 import * as v from "valibot";
 import { ARCH_ALIASES, ARCH_NAMES, type ArchName, getArch } from "../arch/arch.ts";
 import { encodeProgram } from "../bpf/encode.ts";
-import { compilePolicy, type CompiledPolicy } from "../compile.ts";
-import { parsePolicy } from "../policy/frontend.ts";
-import { createLocator } from "../policy/parse.ts";
+import { type CompiledPolicy, compileValidPolicy } from "../compile_valid.ts";
 import { CONTAINER_FORMATS, type ContainerFormat, DEFAULT_BYTES_LIMIT, describeFormat, serializeBinary } from "../container.ts";
 import { type Diagnostic, diagnosticToJson, formatDiagnostic, PolicyError, type SourcePosition } from "../diagnostics.ts";
 import {
@@ -167,8 +165,9 @@ function containerChoice(container: string | undefined, firecracker: string | un
 }
 
 /** Where a warning about the whole document points: its first token (after comments). @private */
-function documentStart(text: string, file: string): SourcePosition {
+async function documentStart(text: string, file: string): Promise<SourcePosition> {
   const offset = /^(?:\s|\/\/[^\n]*|\/\*[\s\S]*?\*\/)*/.exec(text)![0].length;
+  const { createLocator } = await import("../policy/parse.ts");
   return createLocator(text, file)(offset, 1);
 }
 
@@ -185,10 +184,10 @@ function safeFileName(thread: string): boolean {
  *
  * @example
  * ```ts
- * compileCommand(["--target-arch", "x86_64", "--input-file", "policies/example.json", "--output-file", "/tmp/x.out"]);
+ * await compileCommand(["--target-arch", "x86_64", "--input-file", "policies/example.json", "--output-file", "/tmp/x.out"]);
  * ```
  */
-export function compileCommand(args: string[]): number {
+export async function compileCommand(args: string[]): Promise<number> {
   const options = readOptions(args);
   if (options === "help") {
     out(HELP);
@@ -213,7 +212,9 @@ export function compileCommand(args: string[]): number {
   }
   let compiled: CompiledPolicy;
   try {
-    compiled = compilePolicy(source.text, options.arch, { file: source.file, basic: options.basic });
+    // The positioned front end (and jsonc-parser) is loaded only when the fast path declines.
+    compiled = compileValidPolicy(source.text, options.arch, options.basic) ??
+      (await import("../compile.ts")).compilePolicy(source.text, options.arch, { file: source.file, basic: options.basic });
   } catch (error) {
     if (!(error instanceof PolicyError)) throw error;
     for (const diagnostic of error.diagnostics) err(formatDiagnostic(diagnostic, source.text));
@@ -226,7 +227,8 @@ export function compileCommand(args: string[]): number {
   // Positions come from the positioned front end, run again only when there may be something to report.
   const findings = !options.split && (options.firecracker !== undefined || caseCollisions(compiled.programs.keys()).length > 0);
   const known: ReadonlyMap<string, SourcePosition> = findings
-    ? parsePolicy(source.text, options.arch, { file: source.file, basic: options.basic }).threadPositions
+    ? (await import("../policy/frontend.ts")).parsePolicy(source.text, options.arch, { file: source.file, basic: options.basic })
+      .threadPositions
     : new Map();
   const names = [...known].sort(([, a], [, b]) => a.offset - b.offset).map(([name]) => name);
   for (const name of compiled.programs.keys()) if (!known.has(name)) names.push(name);
@@ -234,7 +236,7 @@ export function compileCommand(args: string[]): number {
   const warnings = [
     ...compiled.warnings,
     ...(options.firecracker !== undefined && !options.split
-      ? checkFirecrackerThreads(names, known, documentStart(source.text, source.file))
+      ? checkFirecrackerThreads(names, known, await documentStart(source.text, source.file))
       : []),
   ];
   for (const warning of warnings) err(formatDiagnostic(warning, source.text));

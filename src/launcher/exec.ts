@@ -246,7 +246,11 @@ async function loadPrograms(options: ExecOptions, arch: ArchInfo): Promise<Map<s
     }
   }
   const { text } = readPolicyFile(file, { limit: options.maxInputBytes, sha256: options.sha256 });
-  // The compiler is loaded only for --policy: a filter file needs none of it.
+  // The compiler is loaded only for --policy (a filter file needs none of it), and its positioned
+  // front end only when the fast path declines (a policy with a problem).
+  const { compileValidPolicy } = await import("../compile_valid.ts");
+  const compiled = compileValidPolicy(text, arch.name);
+  if (compiled !== undefined) return compiled.programs;
   const { compileFromJson } = await import("../compile.ts");
   try {
     return compileFromJson(text, arch.name, { file });
