@@ -146,7 +146,8 @@ export function scanOptions<T extends OptionDeclarations>(
       continue;
     }
     if (arg.startsWith("--")) {
-      const equals = arg.indexOf("=");
+      // As parseArgs: "=" splits off a value only after a name of at least one character (`--=x` is a name).
+      const equals = arg.indexOf("=", 3);
       const rawName = equals === -1 ? arg : arg.slice(0, equals);
       const name = rawName.slice(2);
       if (!Object.hasOwn(options, name)) throw new OptionScanError(`Unknown option '${rawName}'`);
