@@ -214,7 +214,7 @@ export async function compileCommand(args: string[]): Promise<number> {
   try {
     // The positioned front end (and jsonc-parser) is loaded only when the fast path declines.
     compiled = compileValidPolicy(source.text, options.arch, options.basic) ??
-      (await import("../compile.ts")).compilePolicy(source.text, options.arch, { file: source.file, basic: options.basic });
+      (await import("../compile.ts")).compilePolicy(source.text, options.arch, { file: source.file, basic: options.basic, fastPath: false });
   } catch (error) {
     if (!(error instanceof PolicyError)) throw error;
     for (const diagnostic of error.diagnostics) err(formatDiagnostic(diagnostic, source.text));

@@ -253,7 +253,8 @@ async function loadPrograms(options: ExecOptions, arch: ArchInfo): Promise<Map<s
   if (compiled !== undefined) return compiled.programs;
   const { compileFromJson } = await import("../compile.ts");
   try {
-    return compileFromJson(text, arch.name, { file });
+    // The fast path already declined: straight to the positioned front end, for the diagnostics.
+    return compileFromJson(text, arch.name, { file, fastPath: false });
   } catch (error) {
     if (error instanceof PolicyError) {
       throw new LaunchError(`policy ${file} does not compile for ${arch.name}:\n${error.message}`);

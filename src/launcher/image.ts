@@ -13,7 +13,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import type { ArchInfo } from "../arch/arch.ts";
+import { archEndian, type ArchInfo, hostArch } from "../arch/arch.ts";
 import type { Libc } from "../install/mod.ts";
 
 /** The three `execve` arguments, in memory, with their addresses. */
@@ -129,7 +129,8 @@ function auxFacts(littleEndian: boolean): AuxFacts {
  * ```
  */
 export function addressSpaceBits(): number {
-  return addressSpaceBitsOf(auxFacts(new Uint8Array(new Uint16Array([1]).buffer)[0] === 1));
+  const host = hostArch();
+  return addressSpaceBitsOf(auxFacts(host === undefined || archEndian(host) === "little"));
 }
 
 /**
