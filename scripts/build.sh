@@ -10,6 +10,12 @@
 # turns those off, so scripts/harden-executable.ts blanks the names in the
 # runtime, and the build fails unless it did, and unless the result, when it
 # runs on this machine, ignores every one of them.
+#
+# Faithful hand-over (README, "What the program inherits"): Bun raises the soft
+# open-files limit and ignores SIGPIPE/SIGXFSZ before our code runs, so
+# scripts/entry-prelude.ts puts a few instructions in front of the runtime's
+# entry point that record them first; the build fails unless the result
+# reports them.
 # Cross-compiling fetches the target runtime (@oven/bun-linux-aarch64) from
 # the npm registry once and caches it.
 set -eu
@@ -38,6 +44,14 @@ verify() {
       exit 1
     fi
   done
+  # The entry prelude (scripts/entry-prelude.ts) must report the caller's soft open-files limit
+  # and ignored SIGPIPE, which Bun changes before any of our code runs.
+  printf '{"main": {"default_action": "allow", "filter_action": "kill_process", "filter": []}}\n' >"$scratch/policy.json"
+  plan=$(ulimit -Sn 555 && trap '' PIPE && "$exe" exec --dry-run --policy "$scratch/policy.json" -- /bin/true 2>&1) || true
+  case $plan in
+    *"signals reset to default: SIGXFSZ"*"soft RLIMIT_NOFILE: restored to 555"*"start state recorded by: entry prelude"*) ;;
+    *) echo "build: $exe did not report the start state its entry prelude should have recorded:" >&2; echo "$plan" >&2; rm -rf "$scratch"; exit 1 ;;
+  esac
   rm -rf "$scratch"
 }
 
@@ -51,6 +65,7 @@ build() {
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
     "$root/src/cli/main.ts" --outfile "$out.tmp"
   "$bun" "$root/scripts/harden-executable.ts" "$out.tmp"
+  "$bun" "$root/scripts/entry-prelude.ts" "$out.tmp"
   case "$(uname -m):$2" in
     x86_64:linux-x64 | aarch64:linux-arm64) verify "$out.tmp" ;;
     *) echo "build: $out is for another architecture; its injection check runs where it runs (test/injection.test.ts)" ;;

@@ -28,13 +28,14 @@
  * @module
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { isElf64Le, sectionHeaders } from "./elf.ts";
 
 /** The names (or name prefixes) neutralised; a prefix covers every name that starts with it. */
 export const NEUTRALISED = ["BUN_OPTIONS", "BUN_INSPECT", "BUN_BE_BUN"] as const;
 
 /**
- * Byte range [start, end) of the section called `name`, from the ELF64
- * little-endian section headers; `undefined` when there is no such section.
+ * Byte range [start, end) of the section called `name`; `undefined` when the
+ * file is not ELF64 little-endian or has no such section.
  *
  * @example
  * ```ts
@@ -42,25 +43,9 @@ export const NEUTRALISED = ["BUN_OPTIONS", "BUN_INSPECT", "BUN_BE_BUN"] as const
  * ```
  */
 export function elfSection(file: Uint8Array, name: string): [number, number] | undefined {
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const isElf64Le = file[0] === 0x7f && file[1] === 0x45 && file[2] === 0x4c && file[3] === 0x46 && file[4] === 2 && file[5] === 1;
-  if (!isElf64Le) return undefined;
-  const shoff = Number(view.getBigUint64(0x28, true));
-  const shentsize = view.getUint16(0x3a, true);
-  const shnum = view.getUint16(0x3c, true);
-  const shstrndx = view.getUint16(0x3e, true);
-  const header = (i: number) => shoff + i * shentsize;
-  const strtab = Number(view.getBigUint64(header(shstrndx) + 0x18, true));
-  const decoder = new TextDecoder();
-  for (let i = 0; i < shnum; i++) {
-    const nameOffset = strtab + view.getUint32(header(i), true);
-    const end = file.indexOf(0, nameOffset);
-    if (decoder.decode(file.subarray(nameOffset, end)) !== name) continue;
-    const offset = Number(view.getBigUint64(header(i) + 0x18, true));
-    const size = Number(view.getBigUint64(header(i) + 0x20, true));
-    return [offset, offset + size];
-  }
-  return undefined;
+  if (!isElf64Le(file)) return undefined;
+  const section = sectionHeaders(file).find((s) => s.name === name);
+  return section === undefined ? undefined : [section.offset, section.offset + section.size];
 }
 
 /** Every offset of `needle` in `haystack`. */

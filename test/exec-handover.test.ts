@@ -65,7 +65,7 @@ function probe(launcher: string[], config: object = caller): Report {
 
 const launchers: [string, () => string[], "exact" | "runtime-limit"][] = [
   ["wrapper", () => [CLI, "exec"], "exact"],
-  ["standalone executable", () => [standaloneExecutable(), "exec"], "runtime-limit"],
+  ["standalone executable (entry prelude)", () => [standaloneExecutable(), "exec"], "exact"],
   ["Deno launcher (README permissions)", () => DENO_LAUNCHER, "runtime-limit"],
   ["Deno wrapper (scripts/seccompiler-deno)", () => [DENO_WRAPPER, "exec"], "exact"],
 ];
@@ -106,18 +106,19 @@ describe("exec hands the program over as a direct start would", () => {
       if (limit === "exact") {
         assert.equal(softNofile(got), "1024", "soft RLIMIT_NOFILE restored");
       } else {
-        // Documented: the runtime raised it before any of our code ran and kept no record of it.
+        // Documented (deno run without the wrapper): the runtime raised it before any of our code ran.
         assert.equal(softNofile(got), hardNofile(direct), "soft RLIMIT_NOFILE left at the hard limit (README)");
       }
     });
   }
 
-  test("wrappers: a caller that ignores SIGPIPE and SIGXFSZ keeps them ignored (the wrapper records them)", { timeout: 120_000 }, () => {
+  test("wrappers and the standalone executable: a caller that ignores SIGPIPE and SIGXFSZ keeps them ignored", { timeout: 120_000 }, () => {
     const config = { ...caller, default: [], ignore: [1, 13, 25] };
     const want = probe([], config);
     assert.equal(want.status.SigIgn, "0000000001001001");
     assert.equal(probe([CLI, "exec"], config).status.SigIgn, want.status.SigIgn);
     assert.equal(probe([DENO_WRAPPER, "exec"], config).status.SigIgn, want.status.SigIgn, "Deno wrapper");
+    assert.equal(probe([standaloneExecutable(), "exec"], config).status.SigIgn, want.status.SigIgn, "standalone (entry prelude)");
   });
 
   test("LISTEN_FDS with this process's LISTEN_PID keeps the socket-activation descriptors", { timeout: 120_000 }, () => {

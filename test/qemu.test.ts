@@ -115,6 +115,26 @@ describe("arm64 executable under qemu-user", { skip: skipUnless("qemu", missing,
     }
   });
 
+  test("the entry prelude records the start state before the runtime's own start-up, then the runtime runs", () => {
+    // qemu-user has no seccomp, so `exec --dry-run` stops early; its -strace shows the prelude's calls instead.
+    const run = spawnSync("sh", ["-c", `ulimit -Sn 555 && trap '' PIPE && exec "$@"`, "sh", QEMU, "-strace", "-L", ARM64_SYSROOT, standaloneExecutable("arm64"), "--version"], {
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^seccompiler \d+\.\d+\.\d+/);
+    const calls = run.stderr.split("\n").map((l) => l.replace(/^\d+ /, ""));
+    // qemu prints all six argument registers for prlimit64; the last two are whatever they held.
+    const limit = calls.findIndex((c) => /^prlimit64\(0,7,0,\d+,\d+,\d+\) = 0$/.test(c));
+    assert.ok(limit >= 0, "prlimit64(0, RLIMIT_NOFILE, NULL, &record) succeeded");
+    assert.match(calls[limit + 1], /^rt_sigaction\(SIGPIPE,NULL,0x[0-9a-f]+\) = 0$/);
+    assert.match(calls[limit + 2], /^rt_sigaction\(SIGXFSZ,NULL,0x[0-9a-f]+\) = 0$/);
+    const record = BigInt(/^prlimit64\(0,7,0,(\d+),/.exec(calls[limit])![1]) - 16n;
+    assert.equal(BigInt(/0x[0-9a-f]+/.exec(calls[limit + 1])![0]), record + 40n, "SIGPIPE's old action goes to the record");
+    const runtimeIgnores = calls.findIndex((c) => /^rt_sigaction\(SIGPIPE,0x/.test(c));
+    assert.ok(runtimeIgnores > limit, "the runtime changes SIGPIPE only after the prelude read it");
+  });
+
   test("no injection: a hostile directory and BUN_OPTIONS, BUN_INSPECT*, BUN_BE_BUN, NODE_OPTIONS run nothing", () => {
     // The x64 build checks its own executable this way (scripts/build.sh); the arm64 one runs here.
     const dir = mkdtempSync(join(tmpdir(), "seccompiler-qemu-injection-"));

@@ -390,9 +390,10 @@ function describePlan(plan: LaunchPlan, libc: Libc): string {
     `signals reset to default: ${plan.handover.resetSignals.map(signalName).join(", ") || "none"}`,
     `soft RLIMIT_NOFILE: ${
       plan.handover.nofileSoft === undefined
-        ? "as the runtime left it (the value at start is unknown without the wrapper)"
+        ? "as the runtime left it (the value at start is unknown: no wrapper or entry prelude recorded it)"
         : `restored to ${plan.handover.nofileSoft === RLIM_INFINITY ? "unlimited" : plan.handover.nofileSoft}`
     }`,
+    `start state recorded by: ${plan.handover.recordedBy ?? "nobody (the runtime's own ignored signals are reset to default)"}`,
     `runtime: ${libc.runtime} (${libc.path})`,
     "install: no_new_privs, seccomp(SECCOMP_SET_MODE_FILTER) on the calling thread, then execve",
   ];

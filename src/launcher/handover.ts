@@ -9,6 +9,8 @@
  *   Deno: SIGPIPE) back to their default action;
  * - the soft `RLIMIT_NOFILE`, which both runtimes raise to the hard limit,
  *   back to its value at start, when that value is known (see below);
+ *   the standalone executable knows it, and the start-up disposition of the
+ *   runtime's ignored signals, from its entry prelude (`prelude.ts`);
  * - inherited descriptors: fds 0–2, the `--preserve-fds N` descriptors from 3
  *   on, and the systemd socket-activation descriptors (`LISTEN_FDS` when
  *   `LISTEN_PID` is the launcher's pid) stay open; every other descriptor is
@@ -26,12 +28,12 @@
 import { readdirSync, readFileSync } from "node:fs";
 import type { ArchInfo } from "../arch/arch.ts";
 import type { Libc } from "../install/mod.ts";
+import { readStartState, RUNTIME_IGNORED_SIGNALS } from "./prelude.ts";
 
 /** The variable through which `scripts/seccompiler` hands the caller's state over. */
 export const HANDOVER_VARIABLE = "SECCOMPILER_HANDOVER";
 
-/** Signals Bun or Deno set to SIG_IGN at start-up (SIGPIPE 13, SIGXFSZ 25). */
-export const RUNTIME_IGNORED_SIGNALS: readonly number[] = [13, 25];
+export { RUNTIME_IGNORED_SIGNALS };
 
 /** The caller's state as the wrapper recorded it. */
 export interface WrapperHandover {
@@ -57,6 +59,8 @@ export interface Handover {
   readonly keepFds: number[];
   /** Descriptors ≥ 3 to mark close-on-exec. */
   readonly closeFds: number[];
+  /** Who recorded the start state (limit, signals), for `--dry-run`; absent when nobody did. */
+  readonly recordedBy?: "wrapper" | "entry prelude";
   /** Where the environment came from, for `--dry-run`. */
   readonly source: "wrapper" | "/proc/self/environ";
 }
@@ -182,13 +186,19 @@ export function planHandover(command: readonly string[], preserveFds: number): H
   const wrapper = parseWrapperHandover(getEntry(ownEnviron, HANDOVER_VARIABLE));
   const envp = wrapper ? wrapper.environ : ownEnviron;
 
-  // Signals ignored now but not at start: only the runtime's own, unless the wrapper knows better.
+  // The standalone executable's entry prelude recorded the start state when there is no wrapper.
+  const start = wrapper ? undefined : readStartState();
+
+  // Signals ignored now but not at start: the runtime's own, unless the wrapper or the prelude knows better.
   const ignoredNow = currentlyIgnored();
   const resetSignals: number[] = [];
   for (let signal = 1; signal <= 64; signal++) {
     const bit = 1n << BigInt(signal - 1);
     if ((ignoredNow & bit) === 0n) continue;
-    const ignoredAtStart = wrapper ? (wrapper.ignored & bit) !== 0n : !RUNTIME_IGNORED_SIGNALS.includes(signal);
+    const setByRuntime = RUNTIME_IGNORED_SIGNALS.includes(signal);
+    const ignoredAtStart = wrapper
+      ? (wrapper.ignored & bit) !== 0n
+      : !setByRuntime || (start !== undefined && start.ignored.includes(signal));
     if (!ignoredAtStart) resetSignals.push(signal);
   }
 
@@ -212,7 +222,8 @@ export function planHandover(command: readonly string[], preserveFds: number): H
     argv,
     envp,
     resetSignals,
-    ...(wrapper ? { nofileSoft: wrapper.nofileSoft } : {}),
+    ...(wrapper ? { nofileSoft: wrapper.nofileSoft } : start ? { nofileSoft: start.nofileSoft } : {}),
+    ...(wrapper ? { recordedBy: "wrapper" as const } : start ? { recordedBy: "entry prelude" as const } : {}),
     keepFds: [...keep].sort((a, b) => a - b),
     closeFds: open.filter((fd) => !keep.has(fd)),
     source: wrapper ? "wrapper" : "/proc/self/environ",
