@@ -15,6 +15,7 @@
 import { readFileSync } from "node:fs";
 import { archEndian, type ArchInfo, hostArch } from "../arch/arch.ts";
 import type { Libc } from "../install/mod.ts";
+import { AT_PAGESZ, AT_RANDOM, auxiliaryVector } from "./auxv.ts";
 
 /** The three `execve` arguments, in memory, with their addresses. */
 export interface ExecImage {
@@ -86,11 +87,6 @@ const ATTEMPTS = 64;
 /** Offsets inside the first page are multiples of this (pointer tables need 8). */
 const OFFSET_ALIGN = 16;
 
-/** `AT_PAGESZ`: the page size. */
-const AT_PAGESZ = 6n;
-/** `AT_RANDOM`: the address of 16 random bytes the kernel put on the initial stack. */
-const AT_RANDOM = 25n;
-
 /** What the launcher reads from the auxiliary vector. @private */
 interface AuxFacts {
   /** `AT_PAGESZ`, or 4096 when it cannot be read. */
@@ -99,22 +95,12 @@ interface AuxFacts {
   readonly stackAddress?: bigint;
 }
 
-/** The page size and an address on the initial stack, from `/proc/self/auxv`. @private */
+/** The page size and an address on the initial stack, from the auxiliary vector. @private */
 function auxFacts(littleEndian: boolean): AuxFacts {
-  let pageSize = 4096;
-  let stackAddress: bigint | undefined;
-  try {
-    const auxv = readFileSync("/proc/self/auxv");
-    const view = new DataView(auxv.buffer, auxv.byteOffset, auxv.byteLength);
-    for (let at = 0; at + 16 <= auxv.byteLength; at += 16) {
-      const type = view.getBigUint64(at, littleEndian);
-      if (type === 0n) break;
-      if (type === AT_PAGESZ) pageSize = Number(view.getBigUint64(at + 8, littleEndian));
-      if (type === AT_RANDOM) stackAddress = view.getBigUint64(at + 8, littleEndian);
-    }
-  } catch {
-    // The common page size; a wrong guess only makes mmap fail (EINVAL), never unsafe.
-  }
+  const auxv = auxiliaryVector(littleEndian);
+  // The common page size when unknown; a wrong guess only makes mmap fail (EINVAL), never unsafe.
+  const pageSize = Number(auxv.get(AT_PAGESZ) ?? 4096n);
+  const stackAddress = auxv.get(AT_RANDOM);
   return { pageSize, ...(stackAddress === undefined ? {} : { stackAddress }) };
 }
 

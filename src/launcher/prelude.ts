@@ -38,8 +38,9 @@
  *
  * @module
  */
-import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import type { ArchInfo } from "../arch/arch.ts";
+import { AT_ENTRY, auxiliaryVector } from "./auxv.ts";
 
 /** "SCPRELUD": marks the 16-byte header just before the prelude's first instruction. */
 export const HEADER_MAGIC = 0x44554c4552504353n;
@@ -57,8 +58,6 @@ export const HEADER_SIZE = 16;
 
 const RLIMIT_NOFILE = 7;
 const SIG_IGN = 1n;
-/** `AT_ENTRY`: the program's entry point. */
-const AT_ENTRY = 9n;
 
 /** Where the prelude lives and where it goes, in the process's address space. */
 export interface PreludePlacement {
@@ -199,18 +198,6 @@ function readOwnMemory(fd: number, address: bigint, length: number): DataView | 
   return new DataView(buffer.buffer);
 }
 
-/** `AT_ENTRY` from `/proc/self/auxv` (little-endian hosts). @private */
-function entryPoint(): bigint | undefined {
-  const auxv = readFileSync("/proc/self/auxv");
-  const view = new DataView(auxv.buffer, auxv.byteOffset, auxv.byteLength);
-  for (let at = 0; at + 16 <= auxv.byteLength; at += 16) {
-    const type = view.getBigUint64(at, true);
-    if (type === 0n) return undefined;
-    if (type === AT_ENTRY) return view.getBigUint64(at + 8, true);
-  }
-  return undefined;
-}
-
 /**
  * The start state the entry prelude recorded, or `undefined` when this
  * process did not start through one (run from source, by Deno, or a build
@@ -227,7 +214,7 @@ export function readStartState(): StartState | undefined {
   if (process.arch !== "x64" && process.arch !== "arm64") return undefined;
   let fd: number | undefined;
   try {
-    const entry = entryPoint();
+    const entry = auxiliaryVector(true).get(AT_ENTRY);
     if (entry === undefined || entry < BigInt(HEADER_SIZE)) return undefined;
     fd = openSync("/proc/self/mem", "r");
     const header = readOwnMemory(fd, entry - BigInt(HEADER_SIZE), HEADER_SIZE);
