@@ -48,6 +48,8 @@ export interface ElfHeader {
   readonly machine: number;
   /** `e_entry`. */
   readonly entry: bigint;
+  /** `e_phoff`: where the program header table starts in the file. */
+  readonly programHeaderOffset: bigint;
 }
 
 /** A DataView over the whole file. @private */
@@ -79,7 +81,12 @@ export function isElf64Le(file: Uint8Array): boolean {
  */
 export function elfHeader(file: Uint8Array): ElfHeader {
   const view = viewOf(file);
-  return { type: view.getUint16(0x10, true), machine: view.getUint16(0x12, true), entry: view.getBigUint64(0x18, true) };
+  return {
+    type: view.getUint16(0x10, true),
+    machine: view.getUint16(0x12, true),
+    entry: view.getBigUint64(0x18, true),
+    programHeaderOffset: view.getBigUint64(0x20, true),
+  };
 }
 
 /**
@@ -105,7 +112,7 @@ export function setEntry(file: Uint8Array, entry: bigint): void {
  */
 export function programHeaders(file: Uint8Array): ProgramHeader[] {
   const view = viewOf(file);
-  const phoff = Number(view.getBigUint64(0x20, true));
+  const phoff = Number(elfHeader(file).programHeaderOffset);
   const phentsize = view.getUint16(0x36, true);
   const phnum = view.getUint16(0x38, true);
   const headers: ProgramHeader[] = [];
@@ -137,7 +144,7 @@ export function programHeaders(file: Uint8Array): ProgramHeader[] {
  */
 export function writeProgramHeader(file: Uint8Array, header: ProgramHeader): void {
   const view = viewOf(file);
-  const at = Number(view.getBigUint64(0x20, true)) + header.index * view.getUint16(0x36, true);
+  const at = Number(elfHeader(file).programHeaderOffset) + header.index * view.getUint16(0x36, true);
   view.setUint32(at, header.type, true);
   view.setUint32(at + 4, header.flags, true);
   view.setBigUint64(at + 8, header.offset, true);

@@ -96,7 +96,7 @@ export function installEntryPrelude(file: Uint8Array): PreludePlacement & { arch
   const note = headers.find((p) => p.type === PT_NOTE);
   if (note === undefined) throw new Error("no PT_NOTE program header to turn into the record's segment");
   if (loads.some((p) => p.index > note.index)) throw new Error("PT_NOTE comes before a PT_LOAD: the record's segment would break address order");
-  const phoff = BigInt(new DataView(file.buffer, file.byteOffset, file.byteLength).getBigUint64(0x20, true));
+  const phoff = header.programHeaderOffset;
   if (phoff >= RECORD_FILE_OFFSET && phoff < RECORD_FILE_OFFSET + RECORD_SEGMENT_SIZE) throw new Error("the program headers are where the record's segment maps");
   const record = alignUp(loads.reduce((end, p) => (p.vaddr + p.memsz > end ? p.vaddr + p.memsz : end), 0n), GRANULE);
 

@@ -33,8 +33,6 @@ import { readStartState, RUNTIME_IGNORED_SIGNALS } from "./prelude.ts";
 /** The variable through which `scripts/seccompiler` hands the caller's state over. */
 export const HANDOVER_VARIABLE = "SECCOMPILER_HANDOVER";
 
-export { RUNTIME_IGNORED_SIGNALS };
-
 /** The caller's state as the wrapper recorded it. */
 export interface WrapperHandover {
   /** The caller's environment block, entries as raw bytes. */
@@ -186,20 +184,21 @@ export function planHandover(command: readonly string[], preserveFds: number): H
   const wrapper = parseWrapperHandover(getEntry(ownEnviron, HANDOVER_VARIABLE));
   const envp = wrapper ? wrapper.environ : ownEnviron;
 
-  // The standalone executable's entry prelude recorded the start state when there is no wrapper.
-  const start = wrapper ? undefined : readStartState();
-
-  // Signals ignored now but not at start: the runtime's own, unless the wrapper or the prelude knows better.
+  // Who recorded the start state: the wrapper (everything), or the standalone executable's entry
+  // prelude (the limit, and the runtime's own signals); a signal the runtime does not touch that is
+  // ignored now was ignored at start.
+  const prelude = wrapper ? undefined : readStartState();
   const ignoredNow = currentlyIgnored();
+  const setByRuntime = RUNTIME_IGNORED_SIGNALS.reduce((mask, signal) => mask | (1n << BigInt(signal - 1)), 0n);
+  const ignoredAtStart = wrapper ? wrapper.ignored : (ignoredNow & ~setByRuntime) | (prelude?.ignored ?? 0n);
+  const nofileSoft = wrapper?.nofileSoft ?? prelude?.nofileSoft;
+  const recordedBy = wrapper ? "wrapper" as const : prelude ? "entry prelude" as const : undefined;
+
+  // Signals ignored now but not at start go back to their default action.
   const resetSignals: number[] = [];
   for (let signal = 1; signal <= 64; signal++) {
     const bit = 1n << BigInt(signal - 1);
-    if ((ignoredNow & bit) === 0n) continue;
-    const setByRuntime = RUNTIME_IGNORED_SIGNALS.includes(signal);
-    const ignoredAtStart = wrapper
-      ? (wrapper.ignored & bit) !== 0n
-      : !setByRuntime || (start !== undefined && start.ignored.includes(signal));
-    if (!ignoredAtStart) resetSignals.push(signal);
+    if ((ignoredNow & bit) !== 0n && (ignoredAtStart & bit) === 0n) resetSignals.push(signal);
   }
 
   const keep = new Set<number>();
@@ -222,8 +221,8 @@ export function planHandover(command: readonly string[], preserveFds: number): H
     argv,
     envp,
     resetSignals,
-    ...(wrapper ? { nofileSoft: wrapper.nofileSoft } : start ? { nofileSoft: start.nofileSoft } : {}),
-    ...(wrapper ? { recordedBy: "wrapper" as const } : start ? { recordedBy: "entry prelude" as const } : {}),
+    ...(nofileSoft === undefined ? {} : { nofileSoft }),
+    ...(recordedBy === undefined ? {} : { recordedBy }),
     keepFds: [...keep].sort((a, b) => a - b),
     closeFds: open.filter((fd) => !keep.has(fd)),
     source: wrapper ? "wrapper" : "/proc/self/environ",

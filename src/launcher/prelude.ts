@@ -51,8 +51,20 @@ export const RECORD_MAGIC = 0x44524f4345524353n;
  * the ones whose start-up disposition the prelude records.
  */
 export const RUNTIME_IGNORED_SIGNALS: readonly number[] = [13, 25];
-/** Bytes of the record (rounded up to 16). */
-export const RECORD_SIZE = 32 + 48 * RUNTIME_IGNORED_SIGNALS.length;
+/**
+ * Where each field lives in the record (byte offsets), written once for the
+ * code generators and the reader.
+ */
+const RECORD = {
+  magic: 0,
+  limitResult: 8,
+  limitSoft: 16,
+  /** The `rt_sigaction` result for `RUNTIME_IGNORED_SIGNALS[i]`; the old action follows 8 bytes later. */
+  signalResult: (i: number) => 32 + 48 * i,
+  signalAction: (i: number) => 40 + 48 * i,
+} as const;
+/** Bytes of the record: the fixed words, then 48 per signal (result and the kernel's 32-byte sigaction). */
+export const RECORD_SIZE = RECORD.signalResult(RUNTIME_IGNORED_SIGNALS.length);
 /** Bytes of the header in front of the prelude's code. */
 export const HEADER_SIZE = 16;
 
@@ -86,25 +98,24 @@ function x86_64Code(at: PreludePlacement, nr: { prlimit64: number; rt_sigaction:
     0x31, 0xff, // xor edi, edi           ; this process
     0xbe, ...le(BigInt(RLIMIT_NOFILE), 4), // mov esi, RLIMIT_NOFILE
     0x31, 0xd2, // xor edx, edx           ; no new limit
-    0x4c, 0x8d, 0x53, 16, // lea r10, [rbx+16]    ; old limit
+    0x4c, 0x8d, 0x53, RECORD.limitSoft, // lea r10, [rbx+limitSoft] ; old limit
     0x0f, 0x05, // syscall
-    0x48, 0x89, 0x43, 8, // mov [rbx+8], rax
+    0x48, 0x89, 0x43, RECORD.limitResult, // mov [rbx+limitResult], rax
   ];
   RUNTIME_IGNORED_SIGNALS.forEach((signal, i) => {
-    const base = 32 + 48 * i;
     code.push(
       0xb8, ...le(BigInt(nr.rt_sigaction), 4), // mov eax, SYS_rt_sigaction
       0xbf, ...le(BigInt(signal), 4), // mov edi, signal
       0x31, 0xf6, // xor esi, esi           ; no new action
-      0x48, 0x8d, 0x53, base + 8, // lea rdx, [rbx+base+8] ; old action
+      0x48, 0x8d, 0x53, RECORD.signalAction(i), // lea rdx, [rbx+action] ; old action
       0x41, 0xba, ...le(8n, 4), // mov r10d, 8          ; sigsetsize
       0x0f, 0x05, // syscall
-      0x48, 0x89, 0x43, base, // mov [rbx+base], rax
+      0x48, 0x89, 0x43, RECORD.signalResult(i), // mov [rbx+result], rax
     );
   });
   code.push(
     0x48, 0xb8, ...le(RECORD_MAGIC, 8), // movabs rax, RECORD_MAGIC
-    0x48, 0x89, 0x03, // mov [rbx], rax
+    0x48, 0x89, 0x43, RECORD.magic, // mov [rbx+magic], rax
     0x4c, 0x89, 0xe2, // mov rdx, r12
   );
   // jmp rel32 to the original entry, relative to the end of this 5-byte instruction.
@@ -135,22 +146,21 @@ function aarch64Code(at: PreludePlacement, nr: { prlimit64: number; rt_sigaction
   movSmall(0, 0); // this process
   movSmall(1, RLIMIT_NOFILE);
   movSmall(2, 0); // no new limit
-  addImmediate(3, 20, 16); // old limit
+  addImmediate(3, 20, RECORD.limitSoft); // old limit
   movSmall(8, nr.prlimit64);
   svc();
-  store(0, 20, 8);
+  store(0, 20, RECORD.limitResult);
   RUNTIME_IGNORED_SIGNALS.forEach((signal, i) => {
-    const base = 32 + 48 * i;
     movSmall(0, signal);
     movSmall(1, 0); // no new action
-    addImmediate(2, 20, base + 8); // old action
+    addImmediate(2, 20, RECORD.signalAction(i)); // old action
     movSmall(3, 8); // sigsetsize
     movSmall(8, nr.rt_sigaction);
     svc();
-    store(0, 20, base);
+    store(0, 20, RECORD.signalResult(i));
   });
   movImmediate(0, RECORD_MAGIC);
-  store(0, 20, 0);
+  store(0, 20, RECORD.magic);
   words.push(0xaa1303e0); // mov x0, x19
   const branchAt = at.entry + BigInt(4 * words.length);
   const relative = (at.originalEntry - branchAt) / 4n;
@@ -183,8 +193,11 @@ export function preludeBytes(arch: ArchInfo, placement: PreludePlacement): Uint8
 export interface StartState {
   /** Soft `RLIMIT_NOFILE` at start. */
   readonly nofileSoft: bigint;
-  /** Signals of {@link RUNTIME_IGNORED_SIGNALS} that were ignored at start. */
-  readonly ignored: readonly number[];
+  /**
+   * The signals of {@link RUNTIME_IGNORED_SIGNALS} ignored at start, as a
+   * `SigIgn` mask (bit n−1 for signal n); the prelude knows no others.
+   */
+  readonly ignored: bigint;
 }
 
 /** Reads `length` bytes of this process's memory at `address`; `undefined` if unreadable. @private */
@@ -220,15 +233,16 @@ export function readStartState(): StartState | undefined {
     const header = readOwnMemory(fd, entry - BigInt(HEADER_SIZE), HEADER_SIZE);
     if (header === undefined || header.getBigUint64(0, true) !== HEADER_MAGIC) return undefined;
     const record = readOwnMemory(fd, header.getBigUint64(8, true), RECORD_SIZE);
-    if (record === undefined || record.getBigUint64(0, true) !== RECORD_MAGIC) return undefined;
-    if (record.getBigInt64(8, true) !== 0n) return undefined;
-    const ignored: number[] = [];
+    if (record === undefined) return undefined;
+    if (record.getBigUint64(RECORD.magic, true) !== RECORD_MAGIC) return undefined;
+    if (record.getBigInt64(RECORD.limitResult, true) !== 0n) return undefined;
+    let ignored = 0n;
     for (const [i, signal] of RUNTIME_IGNORED_SIGNALS.entries()) {
-      const base = 32 + 48 * i;
-      if (record.getBigInt64(base, true) !== 0n) return undefined;
-      if (record.getBigUint64(base + 8, true) === SIG_IGN) ignored.push(signal);
+      if (record.getBigInt64(RECORD.signalResult(i), true) !== 0n) return undefined;
+      // The handler is the first word of the kernel's struct sigaction.
+      if (record.getBigUint64(RECORD.signalAction(i), true) === SIG_IGN) ignored |= 1n << BigInt(signal - 1);
     }
-    return { nofileSoft: record.getBigUint64(16, true), ignored };
+    return { nofileSoft: record.getBigUint64(RECORD.limitSoft, true), ignored };
   } catch {
     return undefined;
   } finally {
