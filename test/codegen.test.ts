@@ -533,6 +533,36 @@ describe("treeLayout (the default dispatch)", () => {
 // ---------------------------------------------------------------------------
 
 describe("generateProgram: rules", () => {
+  test("a masked test that is only about bits being set is one jset, without and; others keep and + jeq", () => {
+    const cases: { mask: number; value: number; jset: boolean }[] = [
+      { mask: 4, value: 0, jset: true }, // PROT_EXEC clear (Firecracker's mmap rules)
+      { mask: 0x30, value: 0, jset: true }, // no bit of a wider mask
+      { mask: 4, value: 4, jset: true }, // one bit set
+      { mask: 6, value: 6, jset: false }, // two bits set: jset would accept either alone
+      { mask: 6, value: 2, jset: false },
+    ];
+    for (const arch of ["x86_64", "aarch64", "s390x"] as const) {
+      for (const { mask, value, jset } of cases) {
+        const filter = seccompFilter({
+          arch,
+          mismatchAction: errno(1),
+          matchAction: ALLOW,
+          rules: { mmap: [rule(condition(2, "dword", "masked_eq", value, { mask }))] },
+        });
+        const program = generateProgram(filter);
+        const label = `${arch} (x & ${mask}) == ${value}`;
+        assert.equal(program.some((i) => i.code === JSET_K && i.k === mask), jset, `${label}: jset`);
+        assert.equal(program.some((i) => i.code === AND_K), !jset, `${label}: and`);
+        const nr = getArch(arch).syscalls.get("mmap")!;
+        for (let x = 0; x < 64; x++) {
+          const args = [otherArg(0), otherArg(1), BigInt(x) | 0xabc00n, otherArg(3)];
+          const want = (x & mask) === value ? SECCOMP_RET.ALLOW : actionValue(errno(1));
+          assert.equal(call(program, arch, nr, args), want, `${label}, x = ${x}`);
+        }
+      }
+    }
+  });
+
   for (const arch of ARCH_NAMES) {
     test(`OR of rules, AND of conditions, ranges on one index (${arch})`, () => {
       const filter = seccompFilter({

@@ -31,7 +31,7 @@
  * @module
  */
 import type { Label, ProgramBuilder } from "../bpf/builder.ts";
-import { AND_K, LD_ABS } from "../bpf/insn.ts";
+import { AND_K, JSET_K, LD_ABS } from "../bpf/insn.ts";
 import type { Condition, Rule } from "../ir.ts";
 import { argumentHalves, emitCondition } from "./conditions.ts";
 import { emitSearch, type Segment } from "./search.ts";
@@ -289,9 +289,7 @@ function emitBlock(ctx: Context, rules: readonly (readonly Atom[])[], fail: Labe
         weight: accepting.length > 0 ? RULE_SEARCH_WEIGHTS.accepted * accepting.length : RULE_SEARCH_WEIGHTS.rejected,
       };
     });
-    ctx.b.stmt(LD_ABS, word.offset);
-    if (word.mask !== WORD_MAX) ctx.b.stmt(AND_K, word.mask);
-    emitSearch(ctx.b, segments, { sizeCost: RULE_SEARCH_WEIGHTS.sizeCost, resolve: ctx.resolve, checkpoint: ctx.checkpoint });
+    emitWordTest(ctx, word.offset, word.mask, segments, true);
     for (const p of deferred) {
       ctx.checkpoint();
       ctx.b.place(p.label);
@@ -314,8 +312,6 @@ function emitBlock(ctx: Context, rules: readonly (readonly Atom[])[], fail: Labe
       continue;
     }
     const pass = ctx.b.label("atom-holds");
-    ctx.b.stmt(LD_ABS, atom.offset);
-    if (atom.mask !== WORD_MAX) ctx.b.stmt(AND_K, atom.mask);
     const segments: Segment[] = [];
     let next = 0;
     for (const [lo, hi] of atom.ranges) {
@@ -324,7 +320,7 @@ function emitBlock(ctx: Context, rules: readonly (readonly Atom[])[], fail: Labe
       next = hi + 1;
     }
     if (next <= WORD_MAX) segments.push({ lo: next, hi: WORD_MAX, target: restLabel, weight: RULE_SEARCH_WEIGHTS.rejected });
-    emitSearch(ctx.b, segments, { sizeCost: RULE_SEARCH_WEIGHTS.sizeCost, resolve: ctx.resolve });
+    emitWordTest(ctx, atom.offset, atom.mask, segments, false);
     ctx.b.place(pass);
   }
   ctx.b.ret(ctx.matchValue);
@@ -333,6 +329,42 @@ function emitBlock(ctx: Context, rules: readonly (readonly Atom[])[], fail: Labe
     ctx.b.place(restLabel);
     emitBlock(ctx, rest, fail);
   }
+}
+
+/**
+ * Where a masked word's search sends 0 and where it sends every value the
+ * mask lets through besides 0, when those are all `jset #mask` needs to
+ * decide (it jumps when `word & mask` is not 0): always for a one-bit mask
+ * (the masked word is 0 or the bit), and for a wider mask when every nonzero
+ * value goes to the same place. @private
+ */
+function bitTestTargets(mask: number, segments: readonly Segment[]): { zero: Label; nonzero: Label } | undefined {
+  if (mask === WORD_MAX) return undefined;
+  const zero = segments.find((s) => s.lo === 0)?.target;
+  const oneBit = (mask & (mask - 1)) === 0;
+  const nonzeroTargets = new Set(
+    segments.filter((s) => (oneBit ? s.lo <= mask && mask <= s.hi : s.hi >= 1)).map((s) => s.target),
+  );
+  if (zero === undefined || nonzeroTargets.size !== 1) return undefined;
+  return { zero, nonzero: [...nonzeroTargets][0] };
+}
+
+/**
+ * Loads a word and sends it down `segments` (values of the masked word):
+ * one `jset` when that decides it ({@link bitTestTargets}; it leaves A
+ * unchanged and needs no `and`), otherwise `and` (masked words) and a search.
+ * @private
+ */
+function emitWordTest(ctx: Context, offset: number, mask: number, segments: readonly Segment[], deferBlocks: boolean): void {
+  ctx.b.stmt(LD_ABS, offset);
+  const bit = bitTestTargets(mask, segments);
+  if (bit !== undefined) {
+    ctx.b.jump(JSET_K, mask, ctx.resolve(bit.nonzero), ctx.resolve(bit.zero));
+    return;
+  }
+  if (mask !== WORD_MAX) ctx.b.stmt(AND_K, mask);
+  const options = { sizeCost: RULE_SEARCH_WEIGHTS.sizeCost, resolve: ctx.resolve };
+  emitSearch(ctx.b, segments, deferBlocks ? { ...options, checkpoint: ctx.checkpoint } : options);
 }
 
 /**
