@@ -353,9 +353,11 @@ function bitTestTargets(mask: number, segments: readonly Segment[]): { zero: Lab
  * Loads a word and sends it down `segments` (values of the masked word):
  * one `jset` when that decides it ({@link bitTestTargets}; it leaves A
  * unchanged and needs no `and`), otherwise `and` (masked words) and a search.
+ * `withCheckpoints`: the search may place pending returns between its
+ * branches, as the shared search of several rules always could.
  * @private
  */
-function emitWordTest(ctx: Context, offset: number, mask: number, segments: readonly Segment[], deferBlocks: boolean): void {
+function emitWordTest(ctx: Context, offset: number, mask: number, segments: readonly Segment[], withCheckpoints: boolean): void {
   ctx.b.stmt(LD_ABS, offset);
   const bit = bitTestTargets(mask, segments);
   if (bit !== undefined) {
@@ -364,7 +366,7 @@ function emitWordTest(ctx: Context, offset: number, mask: number, segments: read
   }
   if (mask !== WORD_MAX) ctx.b.stmt(AND_K, mask);
   const options = { sizeCost: RULE_SEARCH_WEIGHTS.sizeCost, resolve: ctx.resolve };
-  emitSearch(ctx.b, segments, deferBlocks ? { ...options, checkpoint: ctx.checkpoint } : options);
+  emitSearch(ctx.b, segments, withCheckpoints ? { ...options, checkpoint: ctx.checkpoint } : options);
 }
 
 /**
