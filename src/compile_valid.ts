@@ -36,15 +36,26 @@ export interface CompiledPolicy {
  * with every diagnostic in place. When it answers, it answers exactly as
  * `compilePolicy` would (test/fastpath.test.ts).
  *
+ * `select`, when given, names the threads to generate programs for, from
+ * the whole validated policy (every thread is still parsed and validated);
+ * `exec --policy` generates only the thread it installs. It may throw (an
+ * unknown thread), and its error propagates.
+ *
  * @example
  * ```ts
  * const compiled = compileValidPolicy('{"main": {"default_action": "trap", "filter_action": "allow", "filter": [{"syscall": "read"}]}}', "x86_64");
  * compiled?.programs.get("main")?.length;
  * ```
  */
-export function compileValidPolicy(text: string, arch: ArchName, basic = false): CompiledPolicy | undefined {
-  const filters = parseValidPolicy(text, getArch(arch), basic);
-  if (filters === undefined) return undefined;
+export function compileValidPolicy(
+  text: string,
+  arch: ArchName,
+  basic = false,
+  select?: (filters: ReadonlyMap<string, Filter>) => readonly string[],
+): CompiledPolicy | undefined {
+  const all = parseValidPolicy(text, getArch(arch), basic);
+  if (all === undefined) return undefined;
+  const filters = select === undefined ? all : new Map(select(all).map((thread) => [thread, all.get(thread)!] as const));
   const programs = new Map<string, Program>();
   for (const [thread, filter] of filters) programs.set(thread, optimizeProgram(generateProgram(filter)));
   // A thread over the kernel's limit is reported by the positioned path, with its position.

@@ -265,6 +265,11 @@ describe("exec on the real kernel", () => {
     const corrupt = scratch("corrupt.bin", readFileSync(valid).subarray(0, 40));
     const unknownAction = scratch("unknown-action.bin", serializeBinary(new Map([["main", [stmt(RET_K, 0x12340000)]]])));
     const badPolicy = scratch("bad.json", '{ "main": { "default_action": "allow", "filter_action": "allow", "filter": [{ "syscall": "opne" }] } }');
+    // The thread to install is fine; another thread of the same policy is not: the whole policy is validated.
+    const badSibling = scratch("bad-sibling.json", JSON.stringify({
+      ...JSON.parse(allExcept([], "kill_process")),
+      api: { default_action: "allow", filter_action: "allow", filter: [{ syscall: "opne" }] },
+    }));
     const notExecutable = scratch("script.sh", `#!/bin/sh\ntouch ${marker}\n`, 0o644);
 
     test("control: the same target does create the marker when nothing is wrong", () => {
@@ -281,6 +286,7 @@ describe("exec on the real kernel", () => {
       ["corrupt filter file", ["--filter-file", corrupt, "--", ...touch], 125, /not a valid filter container/],
       ["oversized filter file", ["--filter-file", valid, "--bytes-limit", "64", "--", ...touch], 125, /over the 64-byte limit/],
       ["policy that does not compile", ["--policy", badPolicy, "--", ...touch], 125, /does not compile/],
+      ["policy with an error in another thread", ["--policy", badSibling, "--thread", "main", "--", ...touch], 125, /does not compile[^]*opne/],
       ["unknown command", ["--filter-file", valid, "--", "seccompiler-test-no-such-command"], 127, /not found/],
       ["non-executable file", ["--filter-file", valid, "--", notExecutable], 126, /not executable/],
       ["--no-exec-guard with a policy that denies execve", ["--policy", policies.noExec, "--no-exec-guard", "--", ...touch], 125, /answers kill_process to the launcher's execve/],

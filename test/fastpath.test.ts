@@ -12,6 +12,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { type ArchName, getArch } from "../src/arch/arch.ts";
+import { compileValidPolicy } from "../src/compile_valid.ts";
 import { parseValidPolicy } from "../src/policy/fast.ts";
 import { parsePolicy } from "../src/policy/frontend.ts";
 import { filterArb, policyText, propertyTimeout, runSettings } from "./support/arbitraries.ts";
@@ -78,6 +79,19 @@ describe("fast path: valid policies it answers exactly", () => {
       compileBothWays(text, "x86_64");
     });
   }
+
+  test("select: programs only for the chosen threads, identical to a full compile's; every thread still validated", () => {
+    const text = readFileSync(join(REPO_ROOT, "policies", "example.json"), "utf8");
+    const full = compileValidPolicy(text, "x86_64")!;
+    const seen: string[][] = [];
+    const one = compileValidPolicy(text, "x86_64", false, (filters) => (seen.push([...filters.keys()]), ["vmm"]))!;
+    assert.deepEqual(seen, [[...full.programs.keys()]], "select sees every validated thread");
+    assert.deepEqual([...one.programs.keys()], ["vmm"]);
+    assert.deepEqual(one.programs.get("vmm"), full.programs.get("vmm"));
+    const broken = JSON.stringify({ ...JSON.parse(text), other: { default_action: "trap", filter_action: "allow", filter: [{ syscall: "opne" }] } });
+    assert.equal(compileValidPolicy(broken, "x86_64", false, () => ["vmm"]), undefined, "an error elsewhere declines");
+    assert.throws(() => compileValidPolicy(text, "x86_64", false, () => { throw new Error("no such thread"); }), /no such thread/);
+  });
 
   test("values above 2^53 are exact", () => {
     const { fast } = both(cond('{"index": 0, "type": "qword", "op": "eq", "val": 9007199254740993}'));

@@ -247,9 +247,10 @@ async function loadPrograms(options: ExecOptions, arch: ArchInfo): Promise<Map<s
   }
   const { text } = readPolicyFile(file, { limit: options.maxInputBytes, sha256: options.sha256 });
   // The compiler is loaded only for --policy (a filter file needs none of it), and its positioned
-  // front end only when the fast path declines (a policy with a problem).
+  // front end only when the fast path declines (a policy with a problem). The whole policy is
+  // validated, but only the thread to install gets a program: the others' would be thrown away.
   const { compileValidPolicy } = await import("../compile_valid.ts");
-  const compiled = compileValidPolicy(text, arch.name);
+  const compiled = compileValidPolicy(text, arch.name, false, (filters) => [selectOneThread(filters, options.thread, file)[0]]);
   if (compiled !== undefined) return compiled.programs;
   const { compileFromJson } = await import("../compile.ts");
   try {
