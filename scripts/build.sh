@@ -62,7 +62,7 @@ build() {
   # bundle (about 20 ms of every launch, docs/bench.md); it needs ESM output for the top-level
   # await of the FFI import. --minify makes the embedded program smaller to load. --splitting puts
   # each command's modules in chunks of their own, loaded when the command runs: a command no longer
-  # pays at start-up for every other command's code (`--version`: 29 -> 20 ms of CPU, docs/bench.md).
+  # pays at start-up for every other command's code (docs/bench.md, "what the 8 ms is").
   "$bun" build --compile --target="$target" --bytecode --format=esm --minify --splitting \
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
     "$root/src/cli/main.ts" --outfile "$out.tmp"
