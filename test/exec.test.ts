@@ -271,6 +271,24 @@ describe("exec on the real kernel", () => {
       api: { default_action: "allow", filter_action: "allow", filter: [{ syscall: "opne" }] },
     }));
     const notExecutable = scratch("script.sh", `#!/bin/sh\ntouch ${marker}\n`, 0o644);
+    // A thread that compiles to more than the kernel's 4096 instructions (1,000 scattered two-argument rules: ~4,500).
+    const tooLong = {
+      default_action: "trap",
+      filter_action: "allow",
+      filter: Array.from({ length: 1000 }, (_, i) => ({
+        syscall: "write",
+        args: [{ index: 0, type: "dword", op: "eq", val: (i * 7919) % 65536 }, { index: 1, type: "dword", op: "eq", val: (i * 104729) % 1000003 }],
+      })),
+    };
+    const longSibling = scratch("long-sibling.json", JSON.stringify({ ...JSON.parse(allExcept([], "kill_process")), big: tooLong }));
+
+    test("exec --policy generates only the thread it installs: a sibling thread too long for the kernel does not stop it", () => {
+      rmSync(marker, { force: true });
+      const run = launch(["--policy", longSibling, "--thread", "main", "--", ...touch]);
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(existsSync(marker), true);
+      rmSync(marker);
+    });
 
     test("control: the same target does create the marker when nothing is wrong", () => {
       rmSync(marker, { force: true });
@@ -287,6 +305,7 @@ describe("exec on the real kernel", () => {
       ["oversized filter file", ["--filter-file", valid, "--bytes-limit", "64", "--", ...touch], 125, /over the 64-byte limit/],
       ["policy that does not compile", ["--policy", badPolicy, "--", ...touch], 125, /does not compile/],
       ["policy with an error in another thread", ["--policy", badSibling, "--thread", "main", "--", ...touch], 125, /does not compile[^]*opne/],
+      ["the installed thread itself too long for the kernel", ["--policy", longSibling, "--thread", "big", "--", ...touch], 125, /compiles to \d+ instructions; the kernel accepts at most 4096/],
       ["unknown command", ["--filter-file", valid, "--", "seccompiler-test-no-such-command"], 127, /not found/],
       ["non-executable file", ["--filter-file", valid, "--", notExecutable], 126, /not executable/],
       ["--no-exec-guard with a policy that denies execve", ["--policy", policies.noExec, "--no-exec-guard", "--", ...touch], 125, /answers kill_process to the launcher's execve/],
