@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
+import { type FileAccess, type FileStat, LINUX_FILE_FLAGS, nodeFileAccess } from "./files.ts";
 import { ARCH_ALIASES, ARCH_NAMES, type ArchName, hostArch, parseArchName } from "./arch/arch.ts";
 import { quoteName } from "./diagnostics.ts";
 
@@ -209,6 +209,8 @@ export interface ReadOptions {
   readonly allowStdin?: boolean;
   /** Lowercase hex SHA-256 the bytes must have (from {@link parseSha256}). */
   readonly sha256?: string;
+  /** Where the file is read from (default {@link nodeFileAccess}; the launcher passes raw system calls). */
+  readonly files?: FileAccess;
 }
 
 /** Bytes read per system call. */
@@ -237,20 +239,21 @@ const CHUNK_BYTES = 64 * 1024;
 export function readInputFile(path: string, options: ReadOptions): Uint8Array {
   const stdin = options.allowStdin === true && path === "-";
   const name = stdin ? "<stdin>" : path;
+  const files = options.files ?? nodeFileAccess();
   let fd: number;
   if (stdin) {
     fd = 0;
   } else {
     try {
-      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+      fd = files.openSync(path, LINUX_FILE_FLAGS.O_RDONLY | LINUX_FILE_FLAGS.O_NONBLOCK | LINUX_FILE_FLAGS.O_NOCTTY);
     } catch (error) {
       throw new InputError("unreadable", `cannot read ${options.what} ${name}: ${describeSystemError(error)}`);
     }
   }
   try {
-    let stat: Stats;
+    let stat: FileStat;
     try {
-      stat = fstatSync(fd);
+      stat = files.fstatSync(fd);
     } catch (error) {
       throw new InputError("unreadable", `cannot read ${options.what} ${name}: ${describeSystemError(error)}`);
     }
@@ -263,7 +266,7 @@ export function readInputFile(path: string, options: ReadOptions): Uint8Array {
       );
     }
     if (stat.isFile() && stat.size > options.limit) throw tooLarge(name, `is ${stat.size} bytes, over`, options);
-    const bytes = readBounded(fd, name, options);
+    const bytes = readBounded(files, fd, name, options);
     if (options.regularOnly && bytes.length !== stat.size) {
       // Files in /proc and /sys report a size (0, or 4096) unrelated to what a read returns.
       const held = bytes.length > options.limit ? `more than ${options.limit}` : String(bytes.length);
@@ -280,7 +283,7 @@ export function readInputFile(path: string, options: ReadOptions): Uint8Array {
   } finally {
     if (!stdin) {
       try {
-        closeSync(fd);
+        files.closeSync(fd);
       } catch { /* a read-only descriptor: nothing was buffered */ }
     }
   }
@@ -298,7 +301,7 @@ export function readInputFile(path: string, options: ReadOptions): Uint8Array {
  */
 export function readPolicyFile(
   path: string,
-  options: { limit: number; sha256?: string; allowStdin?: boolean },
+  options: { limit: number; sha256?: string; allowStdin?: boolean; files?: FileAccess },
 ): { text: string; file: string } {
   const file = options.allowStdin && path === "-" ? "<stdin>" : path;
   const bytes = readInputFile(path, {
@@ -307,6 +310,7 @@ export function readPolicyFile(
     limitOption: "--max-input-bytes",
     allowStdin: options.allowStdin,
     sha256: options.sha256,
+    files: options.files,
   });
   return { text: decodeUtf8(bytes, file), file };
 }
@@ -362,7 +366,7 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
 }
 
 /** Reads from `fd` until end of file, or fails once more than the limit has come. @private */
-function readBounded(fd: number, name: string, options: ReadOptions): Uint8Array {
+function readBounded(files: FileAccess, fd: number, name: string, options: ReadOptions): Uint8Array {
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -370,7 +374,7 @@ function readBounded(fd: number, name: string, options: ReadOptions): Uint8Array
     const chunk = new Uint8Array(Math.min(CHUNK_BYTES, options.limit + 1 - total));
     let n: number;
     try {
-      n = readSync(fd, chunk, 0, chunk.length, null);
+      n = files.readSync(fd, chunk, 0, chunk.length, null);
     } catch (error) {
       if ((error as { code?: string }).code === "EAGAIN") {
         // A pipe whose writer has not written yet (non-blocking descriptor): wait a little.
@@ -421,7 +425,7 @@ function checkSha256(bytes: Uint8Array, name: string, options: ReadOptions): voi
 }
 
 /** "a FIFO", "a character device"... @private */
-function fileKind(stat: Stats): string {
+function fileKind(stat: FileStat): string {
   if (stat.isFIFO()) return "a FIFO (named pipe)";
   if (stat.isCharacterDevice()) return "a character device";
   if (stat.isBlockDevice()) return "a block device";

@@ -5,7 +5,15 @@
  *
  * @module
  */
-import { writeSync } from "node:fs";
+
+/**
+ * `node:fs`, loaded at the first write rather than at import: its load costs
+ * about 4 ms of start-up on Bun, and a successful launch writes nothing
+ * (src/files.ts). @private
+ */
+function nodeFs(): typeof import("node:fs") {
+  return process.getBuiltinModule("node:fs");
+}
 
 /**
  * Writes all of `text` to a file descriptor synchronously (output still
@@ -25,7 +33,7 @@ export function writeAll(fd: number, text: string | Uint8Array): boolean {
   let offset = 0;
   while (offset < bytes.length) {
     try {
-      offset += writeSync(fd, bytes, offset, bytes.length - offset);
+      offset += nodeFs().writeSync(fd, bytes, offset, bytes.length - offset);
     } catch (error) {
       if ((error as { code?: string }).code === "EAGAIN") continue;
       return false;

@@ -94,6 +94,7 @@ const ERRNO_NAMES: ReadonlyMap<number, readonly [string, string]> = new Map([
   [3, ["ESRCH", "no such process"]],
   [4, ["EINTR", "interrupted system call"]],
   [5, ["EIO", "input/output error"]],
+  [6, ["ENXIO", "no such device or address"]],
   [7, ["E2BIG", "argument list too long"]],
   [8, ["ENOEXEC", "exec format error"]],
   [9, ["EBADF", "bad file descriptor"]],
@@ -106,12 +107,19 @@ const ERRNO_NAMES: ReadonlyMap<number, readonly [string, string]> = new Map([
   [20, ["ENOTDIR", "not a directory"]],
   [21, ["EISDIR", "is a directory"]],
   [22, ["EINVAL", "invalid argument"]],
+  [19, ["ENODEV", "no such device"]],
+  [23, ["ENFILE", "too many open files in system"]],
   [24, ["EMFILE", "too many open files"]],
   [26, ["ETXTBSY", "text file busy"]],
+  [27, ["EFBIG", "file too large"]],
+  [28, ["ENOSPC", "no space left on device"]],
+  [30, ["EROFS", "read-only file system"]],
   [36, ["ENAMETOOLONG", "file name too long"]],
   [38, ["ENOSYS", "function not implemented"]],
   [40, ["ELOOP", "too many levels of symbolic links"]],
+  [75, ["EOVERFLOW", "value too large for defined data type"]],
   [95, ["EOPNOTSUPP", "operation not supported"]],
+  [122, ["EDQUOT", "disk quota exceeded"]],
 ]);
 
 /**

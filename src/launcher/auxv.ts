@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
+import { type FileAccess, nodeFileAccess } from "../files.ts";
 
 /** `AT_PAGESZ`: the page size. */
 export const AT_PAGESZ = 6n;
@@ -18,19 +18,20 @@ const cache = new Map<boolean, ReadonlyMap<bigint, bigint>>();
 
 /**
  * Every entry of the auxiliary vector, type → value, in the host's byte
- * order (`littleEndian`). Empty when `/proc/self/auxv` cannot be read.
+ * order (`littleEndian`), read through `files`. Empty when `/proc/self/auxv`
+ * cannot be read.
  *
  * @example
  * ```ts
  * const pageSize = auxiliaryVector(true).get(AT_PAGESZ) ?? 4096n;
  * ```
  */
-export function auxiliaryVector(littleEndian: boolean): ReadonlyMap<bigint, bigint> {
+export function auxiliaryVector(littleEndian: boolean, files: FileAccess = nodeFileAccess()): ReadonlyMap<bigint, bigint> {
   const cached = cache.get(littleEndian);
   if (cached !== undefined) return cached;
   const entries = new Map<bigint, bigint>();
   try {
-    const auxv = readFileSync("/proc/self/auxv");
+    const auxv = files.readFileSync("/proc/self/auxv");
     const view = new DataView(auxv.buffer, auxv.byteOffset, auxv.byteLength);
     for (let at = 0; at + 16 <= auxv.byteLength; at += 16) {
       const type = view.getBigUint64(at, littleEndian);

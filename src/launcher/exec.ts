@@ -36,6 +36,8 @@ import {
 import { GUARD_LENGTH, withExecGuard } from "./guard.ts";
 import { buildExecImage, type ExecImage, ImageError } from "./image.ts";
 import { resolveCommand } from "./resolve.ts";
+import { syscallFileAccess } from "./syscall_files.ts";
+import type { FileAccess } from "../files.ts";
 import { type OptionDeclaration, OptionScanError, scanOptions } from "../options.ts";
 import { type InstallAndExec, nativeInstallAndExec } from "./native.ts";
 import { applyHandover, getEntry, type Handover, HandoverError, planHandover, RLIM_INFINITY } from "./handover.ts";
@@ -222,7 +224,7 @@ function parseOptions(args: string[]): ExecOptions | "help" {
 }
 
 /** Thread name → program, from the filter file or the compiled policy. @private */
-async function loadPrograms(options: ExecOptions, arch: ArchInfo): Promise<Map<string, Program>> {
+async function loadPrograms(options: ExecOptions, arch: ArchInfo, files: FileAccess): Promise<Map<string, Program>> {
   const { kind, file } = options.source;
   if (kind === "filter-file") {
     const bytes = readInputFile(file, {
@@ -231,6 +233,7 @@ async function loadPrograms(options: ExecOptions, arch: ArchInfo): Promise<Map<s
       limitOption: "--bytes-limit",
       regularOnly: true,
       sha256: options.sha256,
+      files,
     });
     try {
       return deserializeBinary(bytes, {
@@ -245,7 +248,7 @@ async function loadPrograms(options: ExecOptions, arch: ArchInfo): Promise<Map<s
       throw error;
     }
   }
-  const { text } = readPolicyFile(file, { limit: options.maxInputBytes, sha256: options.sha256 });
+  const { text } = readPolicyFile(file, { limit: options.maxInputBytes, sha256: options.sha256, files });
   // The compiler is loaded only for --policy (a filter file needs none of it), and its positioned
   // front end only when the fast path declines (a policy with a problem). The whole policy is
   // validated, but only the thread to install gets a program: the others' would be thrown away.
@@ -304,17 +307,19 @@ function describeValue(value: number): string {
 
 /** Builds and checks everything; no kernel state changes. @private */
 async function plan(options: ExecOptions, libc: Libc, arch: ArchInfo): Promise<LaunchPlan> {
-  const [thread, policyProgram] = selectOneThread(await loadPrograms(options, arch), options.thread, options.source.file);
+  // Raw system calls on the libc binding, not node:fs: its load alone would be a tenth of the launch (src/files.ts).
+  const files = syscallFileAccess(libc, arch);
+  const [thread, policyProgram] = selectOneThread(await loadPrograms(options, arch, files), options.thread, options.source.file);
   const [command, ...rest] = options.command;
   let handover: Handover;
   try {
-    handover = planHandover(options.command, options.preserveFds);
+    handover = planHandover(options.command, options.preserveFds, files);
   } catch (error) {
     if (error instanceof HandoverError) throw new LaunchError(error.message, EXEC_EXIT.LAUNCHER_ERROR, error.hint);
     throw error;
   }
   // PATH as execvp would see it: the first PATH entry of the environment the program gets.
-  const resolution = resolveCommand(command, getEntry(handover.envp, "PATH"));
+  const resolution = resolveCommand(command, getEntry(handover.envp, "PATH"), files);
   if (!resolution.ok) {
     throw new LaunchError(
       resolution.message,
@@ -325,7 +330,7 @@ async function plan(options: ExecOptions, libc: Libc, arch: ArchInfo): Promise<L
   const argv = [command, ...rest];
   let image: ExecImage;
   try {
-    image = buildExecImage(libc, arch, { path: encoder.encode(resolution.path), argv: handover.argv, envp: handover.envp });
+    image = buildExecImage(libc, arch, { path: encoder.encode(resolution.path), argv: handover.argv, envp: handover.envp }, files);
   } catch (error) {
     if (error instanceof ImageError) throw new LaunchError(error.message);
     throw error;

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { type FileAccess, nodeFileAccess, readTextFile } from "../files.ts";
 import type { ArchInfo } from "../arch/arch.ts";
 import type { Libc } from "../install/mod.ts";
 import { readStartState, RUNTIME_IGNORED_SIGNALS } from "./prelude.ts";
@@ -153,8 +153,8 @@ export function parseWrapperHandover(value: string | undefined): WrapperHandover
 }
 
 /** The process's current ignored-signal set, from `/proc/self/status`. @private */
-function currentlyIgnored(): bigint {
-  const line = readFileSync("/proc/self/status", "latin1").split("\n").find((l) => l.startsWith("SigIgn:"));
+function currentlyIgnored(files: FileAccess): bigint {
+  const line = readTextFile(files, "/proc/self/status").split("\n").find((l) => l.startsWith("SigIgn:"));
   if (line === undefined) throw new HandoverError("cannot read SigIgn from /proc/self/status");
   return BigInt(`0x${line.slice("SigIgn:".length).trim()}`);
 }
@@ -171,8 +171,8 @@ function currentlyIgnored(): bigint {
  * handover.argv; // [bytes of "/bin/true"]
  * ```
  */
-export function planHandover(command: readonly string[], preserveFds: number): Handover {
-  const cmdline = splitBlock(readFileSync("/proc/self/cmdline"));
+export function planHandover(command: readonly string[], preserveFds: number, files: FileAccess = nodeFileAccess()): Handover {
+  const cmdline = splitBlock(files.readFileSync("/proc/self/cmdline"));
   const argv = cmdline.slice(cmdline.length - command.length);
   if (argv.length !== command.length || argv.some((bytes, i) => lossy.decode(bytes) !== command[i])) {
     throw new HandoverError(
@@ -180,15 +180,15 @@ export function planHandover(command: readonly string[], preserveFds: number): H
       "the runtime or a preload rewrote the process's arguments; start the launcher without them",
     );
   }
-  const ownEnviron = splitBlock(readFileSync("/proc/self/environ"));
+  const ownEnviron = splitBlock(files.readFileSync("/proc/self/environ"));
   const wrapper = parseWrapperHandover(getEntry(ownEnviron, HANDOVER_VARIABLE));
   const envp = wrapper ? wrapper.environ : ownEnviron;
 
   // Who recorded the start state: the wrapper (everything), or the standalone executable's entry
   // prelude (the limit, and the runtime's own signals); a signal the runtime does not touch that is
   // ignored now was ignored at start.
-  const prelude = wrapper ? undefined : readStartState();
-  const ignoredNow = currentlyIgnored();
+  const prelude = wrapper ? undefined : readStartState(files);
+  const ignoredNow = currentlyIgnored(files);
   const setByRuntime = RUNTIME_IGNORED_SIGNALS.reduce((mask, signal) => mask | (1n << BigInt(signal - 1)), 0n);
   const ignoredAtStart = wrapper ? wrapper.ignored : (ignoredNow & ~setByRuntime) | (prelude?.ignored ?? 0n);
   const nofileSoft = wrapper?.nofileSoft ?? prelude?.nofileSoft;
@@ -208,7 +208,7 @@ export function planHandover(command: readonly string[], preserveFds: number): H
   if (listenFds !== undefined && /^[0-9]{1,6}$/.test(listenFds) && listenPid === String(process.pid)) {
     for (let fd = 3; fd < 3 + Number(listenFds); fd++) keep.add(fd);
   }
-  const open = readdirSync("/proc/self/fd").map(Number).filter((fd) => Number.isInteger(fd) && fd >= 3);
+  const open = files.readdirSync("/proc/self/fd").map(Number).filter((fd) => Number.isInteger(fd) && fd >= 3);
   for (const fd of keep) {
     if (!open.includes(fd)) {
       throw new HandoverError(

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
+import { type FileAccess, nodeFileAccess, readTextFile } from "../files.ts";
 import { archEndian, type ArchInfo, hostArch } from "../arch/arch.ts";
 import type { Libc } from "../install/mod.ts";
 import { AT_PAGESZ, AT_RANDOM, auxiliaryVector } from "./auxv.ts";
@@ -96,8 +96,8 @@ interface AuxFacts {
 }
 
 /** The page size and an address on the initial stack, from the auxiliary vector. @private */
-function auxFacts(littleEndian: boolean): AuxFacts {
-  const auxv = auxiliaryVector(littleEndian);
+function auxFacts(littleEndian: boolean, files: FileAccess): AuxFacts {
+  const auxv = auxiliaryVector(littleEndian, files);
   // The common page size when unknown; a wrong guess only makes mmap fail (EINVAL), never unsafe.
   const pageSize = Number(auxv.get(AT_PAGESZ) ?? 4096n);
   const stackAddress = auxv.get(AT_RANDOM);
@@ -116,7 +116,8 @@ function auxFacts(littleEndian: boolean): AuxFacts {
  */
 export function addressSpaceBits(): number {
   const host = hostArch();
-  return addressSpaceBitsOf(auxFacts(host === undefined || archEndian(host) === "little"));
+  const files = nodeFileAccess();
+  return addressSpaceBitsOf(auxFacts(host === undefined || archEndian(host) === "little", files), files);
 }
 
 /**
@@ -126,12 +127,12 @@ export function addressSpaceBits(): number {
  * `/proc/self/auxv` replaces parsing `/proc/self/maps` (start-up time of
  * every launch). Falls back to the maps. @private
  */
-function addressSpaceBitsOf(aux: AuxFacts): number {
+function addressSpaceBitsOf(aux: AuxFacts, files: FileAccess): number {
   if (aux.stackAddress !== undefined && aux.stackAddress > 0n && aux.stackAddress < 1n << 63n) {
     return aux.stackAddress.toString(2).length;
   }
   let top = 0n;
-  for (const line of readFileSync("/proc/self/maps", "latin1").split("\n")) {
+  for (const line of readTextFile(files, "/proc/self/maps").split("\n")) {
     const dash = line.indexOf("-");
     const space = line.indexOf(" ");
     if (dash < 0 || space < dash) continue;
@@ -206,6 +207,8 @@ function tableRegion(strings: readonly Uint8Array[], start: bigint, offset: numb
 /**
  * Maps the three regions of an `execve` image at independent random
  * addresses and fills them. Pointer tables use the host's byte order.
+ * `files` reads the auxiliary vector (and `/proc/self/maps` if needed);
+ * `random` draws the addresses.
  *
  * @example
  * ```ts
@@ -217,14 +220,20 @@ function tableRegion(strings: readonly Uint8Array[], start: bigint, offset: numb
  * image.pathAddress; // somewhere in the whole user address space
  * ```
  */
-export function buildExecImage(libc: Libc, arch: ArchInfo, input: ExecImageInput, random: RandomSource = secureRandom): ExecImage {
+export function buildExecImage(
+  libc: Libc,
+  arch: ArchInfo,
+  input: ExecImageInput,
+  files: FileAccess = nodeFileAccess(),
+  random: RandomSource = secureRandom,
+): ExecImage {
   const path = cString(input.path, "the program path");
   const argv = input.argv.map((s, i) => cString(s, `argument ${i}`));
   const envp = input.envp.map((s, i) => cString(s, `environment entry ${i}`));
   const little = arch.endian === "little";
-  const aux = auxFacts(little);
+  const aux = auxFacts(little, files);
   const page = aux.pageSize;
-  const bits = addressSpaceBitsOf(aux);
+  const bits = addressSpaceBitsOf(aux, files);
   const offsetWord = new BigUint64Array(1);
   const randomOffset = (): number => {
     random(offsetWord);

@@ -38,7 +38,7 @@
  *
  * @module
  */
-import { closeSync, openSync, readSync } from "node:fs";
+import { type FileAccess, LINUX_FILE_FLAGS, nodeFileAccess } from "../files.ts";
 import type { ArchInfo } from "../arch/arch.ts";
 import { AT_ENTRY, auxiliaryVector } from "./auxv.ts";
 
@@ -201,10 +201,10 @@ export interface StartState {
 }
 
 /** Reads `length` bytes of this process's memory at `address`; `undefined` if unreadable. @private */
-function readOwnMemory(fd: number, address: bigint, length: number): DataView | undefined {
+function readOwnMemory(files: FileAccess, fd: number, address: bigint, length: number): DataView | undefined {
   const buffer = new Uint8Array(length);
   try {
-    if (readSync(fd, buffer, 0, length, Number(address)) !== length) return undefined;
+    if (files.readSync(fd, buffer, 0, length, Number(address)) !== length) return undefined;
   } catch {
     return undefined;
   }
@@ -223,16 +223,16 @@ function readOwnMemory(fd: number, address: bigint, length: number): DataView | 
  * if (state !== undefined) console.log(`soft RLIMIT_NOFILE at start: ${state.nofileSoft}`);
  * ```
  */
-export function readStartState(): StartState | undefined {
+export function readStartState(files: FileAccess = nodeFileAccess()): StartState | undefined {
   if (process.arch !== "x64" && process.arch !== "arm64") return undefined;
   let fd: number | undefined;
   try {
-    const entry = auxiliaryVector(true).get(AT_ENTRY);
+    const entry = auxiliaryVector(true, files).get(AT_ENTRY);
     if (entry === undefined || entry < BigInt(HEADER_SIZE)) return undefined;
-    fd = openSync("/proc/self/mem", "r");
-    const header = readOwnMemory(fd, entry - BigInt(HEADER_SIZE), HEADER_SIZE);
+    fd = files.openSync("/proc/self/mem", LINUX_FILE_FLAGS.O_RDONLY);
+    const header = readOwnMemory(files, fd, entry - BigInt(HEADER_SIZE), HEADER_SIZE);
     if (header === undefined || header.getBigUint64(0, true) !== HEADER_MAGIC) return undefined;
-    const record = readOwnMemory(fd, header.getBigUint64(8, true), RECORD_SIZE);
+    const record = readOwnMemory(files, fd, header.getBigUint64(8, true), RECORD_SIZE);
     if (record === undefined) return undefined;
     if (record.getBigUint64(RECORD.magic, true) !== RECORD_MAGIC) return undefined;
     if (record.getBigInt64(RECORD.limitResult, true) !== 0n) return undefined;
@@ -246,6 +246,6 @@ export function readStartState(): StartState | undefined {
   } catch {
     return undefined;
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    if (fd !== undefined) files.closeSync(fd);
   }
 }

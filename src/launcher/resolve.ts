@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { accessSync, closeSync, constants, openSync, readSync, statSync } from "node:fs";
+import { type FileAccess, LINUX_FILE_FLAGS, nodeFileAccess } from "../files.ts";
 
 /** glibc's `confstr(_CS_PATH)`: the search path `execvp` uses when `PATH` is unset. */
 export const DEFAULT_SEARCH_PATH = "/bin:/usr/bin";
@@ -38,15 +38,15 @@ export type Resolution =
  * resolveCommand("true", "/usr/bin:/bin"); // { ok: true, path: "/usr/bin/true" }
  * ```
  */
-export function resolveCommand(command: string, searchPath: string | undefined): Resolution {
+export function resolveCommand(command: string, searchPath: string | undefined, files: FileAccess = nodeFileAccess()): Resolution {
   if (command === "") {
     return { ok: false, reason: "not-found", message: "the command is an empty string" };
   }
-  if (command.includes("/")) return checkCandidate(command, command);
+  if (command.includes("/")) return checkCandidate(command, command, files);
   let sawNotExecutable: Resolution | undefined;
   for (const entry of (searchPath ?? DEFAULT_SEARCH_PATH).split(":")) {
     const candidate = `${entry === "" ? "." : entry.replace(/\/+$/, "")}/${command}`;
-    const result = checkCandidate(candidate, command);
+    const result = checkCandidate(candidate, command, files);
     if (result.ok) return result;
     if (result.reason === "not-executable") sawNotExecutable ??= result;
   }
@@ -60,10 +60,10 @@ export function resolveCommand(command: string, searchPath: string | undefined):
 }
 
 /** Whether `path` can be exec'd; `shown` is how the user wrote the command. @private */
-function checkCandidate(path: string, shown: string): Resolution {
+function checkCandidate(path: string, shown: string, files: FileAccess): Resolution {
   let isFile: boolean;
   try {
-    isFile = statSync(path).isFile();
+    isFile = files.statSync(path).isFile();
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === "EACCES") {
@@ -75,7 +75,7 @@ function checkCandidate(path: string, shown: string): Resolution {
     return { ok: false, reason: "not-executable", message: `${path}: not a regular file` };
   }
   try {
-    accessSync(path, constants.X_OK);
+    files.accessSync(path, LINUX_FILE_FLAGS.X_OK);
   } catch (error) {
     // Only the kernel's "no" means not executable; a runtime's permission refusal is reported as itself.
     const code = (error as { code?: string }).code;
@@ -87,7 +87,7 @@ function checkCandidate(path: string, shown: string): Resolution {
       hint: `make it executable (chmod +x ${path}) or run it through its interpreter`,
     };
   }
-  const format = executableFormat(path);
+  const format = executableFormat(path, files);
   if (format === "unknown") {
     return {
       ok: false,
@@ -109,20 +109,20 @@ function checkCandidate(path: string, shown: string): Resolution {
  * executableFormat("/bin/sh"); // "elf"
  * ```
  */
-export function executableFormat(path: string): "elf" | "script" | "unknown" | "unreadable" {
+export function executableFormat(path: string, files: FileAccess = nodeFileAccess()): "elf" | "script" | "unknown" | "unreadable" {
   let fd: number;
   try {
-    fd = openSync(path, "r");
+    fd = files.openSync(path, LINUX_FILE_FLAGS.O_RDONLY);
   } catch {
     return "unreadable";
   }
   try {
     const head = new Uint8Array(4);
-    const length = readSync(fd, head, 0, 4, 0);
+    const length = files.readSync(fd, head, 0, 4, 0);
     if (length === 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return "elf";
     if (length >= 2 && head[0] === 0x23 && head[1] === 0x21) return "script";
     return "unknown";
   } finally {
-    closeSync(fd);
+    files.closeSync(fd);
   }
 }

@@ -260,7 +260,9 @@ export function reapOne(libc: Libc, arch: ArchInfo): { pid: number; status: Chil
   if (result < 0n) {
     const errno = libc.errno();
     if (errno === ERRNO.ECHILD) return "no-children";
-    if (errno === ERRNO.EINTR) return "none";
+    // waitid never fails with EAGAIN: that errno was left by the runtime between the call and the read
+    // (Deno, under load: a futex of its own that found the value changed). Nothing reaped; ask again.
+    if (errno === ERRNO.EINTR || errno === ERRNO.EAGAIN) return "none";
     throw new Error(`waitid failed with errno ${errno}`);
   }
   // siginfo_t: si_signo, si_errno, si_code, then (64-bit) si_pid at 16, si_uid at 20, si_status at 24.

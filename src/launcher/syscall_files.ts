@@ -1,0 +1,193 @@
+/**
+ * {@link FileAccess} through raw system calls on the libc binding: how the
+ * launcher reads its filter file, its policy, the program's first bytes and
+ * `/proc/self` without loading `node:fs` (see `src/files.ts` for why).
+ *
+ * Every call goes through `syscall(2)` with the host architecture's numbers,
+ * so there is one FFI symbol and no per-call binding. Layouts used are the
+ * ones that do not differ between architectures: `statx` (not `struct stat`)
+ * and `linux_dirent64`. `EINTR` is retried, as libuv does for `node:fs`.
+ *
+ * @module
+ */
+import type { ArchInfo } from "../arch/arch.ts";
+import type { FileAccess, FileStat } from "../files.ts";
+import { LINUX_FILE_FLAGS } from "../files.ts";
+import { errnoName, type Libc } from "../install/mod.ts";
+
+/** `AT_FDCWD` as the unsigned 64-bit argument the binding passes. */
+const AT_FDCWD = BigInt.asUintN(64, -100n);
+/** `statx` flag: `path` is empty, stat the descriptor itself. */
+const AT_EMPTY_PATH = 0x1000n;
+/** `statx` mask: the file type and the size are all that is asked. */
+const STATX_TYPE_AND_SIZE = 0x1n | 0x200n;
+/** Offsets in `struct statx` (identical on every architecture). */
+const STATX = { size: 256, mode: 0x1c, fileSize: 0x28 } as const;
+/** `S_IFMT` and the file types of `st_mode`. */
+const S_IFMT = 0o170000;
+const S_IF = { REG: 0o100000, DIR: 0o040000, FIFO: 0o010000, CHR: 0o020000, BLK: 0o060000, SOCK: 0o140000 } as const;
+const EINTR = 4;
+const EAGAIN = 11;
+/**
+ * Times a call other than `read` is repeated after EAGAIN. None of them fails
+ * so for a file the launcher reads, but the errno read after the call can be
+ * one the runtime left in between (Deno under load: a futex of its own), and
+ * a second call then reports the real outcome.
+ */
+const EAGAIN_RETRIES = 8;
+/** Bytes per `read`/`getdents64` call of the whole-file and directory readers. */
+const CHUNK = 65536;
+
+const encoder = new TextEncoder();
+const names = new TextDecoder();
+
+/** A `node:fs`-style error: `code` is the errno name. @private */
+function systemError(errno: number, call: string, path?: string): Error {
+  const code = errnoName(errno);
+  return Object.assign(new Error(`${code}: ${call}${path === undefined ? "" : ` '${path}'`}`), { code, errno: -errno, syscall: call });
+}
+
+/** `mode`'s file type as a {@link FileStat}. @private */
+function fileStat(mode: number, size: number): FileStat {
+  const type = mode & S_IFMT;
+  return {
+    size,
+    isFile: () => type === S_IF.REG,
+    isDirectory: () => type === S_IF.DIR,
+    isFIFO: () => type === S_IF.FIFO,
+    isCharacterDevice: () => type === S_IF.CHR,
+    isBlockDevice: () => type === S_IF.BLK,
+    isSocket: () => type === S_IF.SOCK,
+  };
+}
+
+/**
+ * A {@link FileAccess} over `libc.syscall` with `arch`'s numbers (the host's).
+ * Throws at creation if the architecture lacks one of the calls.
+ *
+ * @example
+ * ```ts
+ * import { openLibc, hostArchInfo } from "../install/mod.ts";
+ * const files = syscallFileAccess(await openLibc(), hostArchInfo());
+ * files.readdirSync("/proc/self/fd");
+ * ```
+ */
+export function syscallFileAccess(libc: Libc, arch: ArchInfo): FileAccess {
+  const number = (name: string): number => {
+    const nr = arch.syscalls.get(name);
+    if (nr === undefined) throw new Error(`no ${name} system call on ${arch.name}`);
+    return nr;
+  };
+  const nr = {
+    openat: number("openat"),
+    close: number("close"),
+    read: number("read"),
+    pread64: number("pread64"),
+    statx: number("statx"),
+    faccessat: number("faccessat"),
+    getdents64: number("getdents64"),
+  };
+
+  /**
+   * Runs one call, repeating it on EINTR (and a few times on EAGAIN, except
+   * `read`, whose EAGAIN is real on a non-blocking pipe and handled by its
+   * caller); returns the non-negative result or throws.
+   */
+  const call = (name: keyof typeof nr, path: string | undefined, ...args: bigint[]): number => {
+    for (let again = 0;;) {
+      const result = libc.syscall(nr[name], args[0] ?? 0n, args[1] ?? 0n, args[2] ?? 0n, args[3] ?? 0n, args[4] ?? 0n, 0n);
+      if (result >= 0n) return Number(result);
+      const errno = libc.errno();
+      if (errno === EINTR) continue;
+      if (errno === EAGAIN && name !== "read" && again++ < EAGAIN_RETRIES) continue;
+      throw systemError(errno, name, path);
+    }
+  };
+  /** The path as a NUL-terminated C string; a NUL inside cannot name a file. */
+  const cPath = (path: string): Uint8Array => {
+    if (path.includes("\0")) throw systemError(2, "open", path);
+    return encoder.encode(`${path}\0`);
+  };
+  const statx = (dirfd: bigint, path: string, flags: bigint, shown: string): FileStat => {
+    const buffer = new Uint8Array(STATX.size);
+    const pathBytes = cPath(path);
+    call("statx", shown, dirfd, libc.address(pathBytes), flags, STATX_TYPE_AND_SIZE, libc.address(buffer));
+    const view = new DataView(buffer.buffer);
+    const little = arch.endian === "little";
+    return fileStat(view.getUint16(STATX.mode, little), Number(view.getBigUint64(STATX.fileSize, little)));
+  };
+  const open = (path: string, flags: number): number => {
+    const pathBytes = cPath(path);
+    return call("openat", path, AT_FDCWD, libc.address(pathBytes), BigInt(flags | LINUX_FILE_FLAGS.O_CLOEXEC), 0n);
+  };
+  const close = (fd: number): void => {
+    // close() is not retried: on Linux the descriptor is gone even when it reports EINTR.
+    libc.syscall(nr.close, BigInt(fd), 0n, 0n, 0n, 0n, 0n);
+  };
+
+  return {
+    openSync: open,
+    closeSync: close,
+    readSync(fd, buffer, offset, length, position) {
+      if (length === 0) return 0;
+      const target = buffer.subarray(offset, offset + length);
+      return position === null
+        ? call("read", undefined, BigInt(fd), libc.address(target), BigInt(target.length))
+        : call("pread64", undefined, BigInt(fd), libc.address(target), BigInt(target.length), BigInt(position));
+    },
+    fstatSync: (fd) => statx(BigInt(fd), "", AT_EMPTY_PATH, `fd ${fd}`),
+    statSync: (path) => statx(AT_FDCWD, path, 0n, path),
+    accessSync(path, mode) {
+      const pathBytes = cPath(path);
+      call("faccessat", path, AT_FDCWD, libc.address(pathBytes), BigInt(mode));
+    },
+    readdirSync(path) {
+      const fd = open(path, LINUX_FILE_FLAGS.O_RDONLY);
+      try {
+        const entries: string[] = [];
+        const buffer = new Uint8Array(CHUNK);
+        const view = new DataView(buffer.buffer);
+        const little = arch.endian === "little";
+        for (;;) {
+          const filled = call("getdents64", path, BigInt(fd), libc.address(buffer), BigInt(buffer.length));
+          if (filled === 0) return entries;
+          // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, then the NUL-terminated name.
+          for (let at = 0; at < filled;) {
+            const length = view.getUint16(at + 16, little);
+            const nameStart = at + 19;
+            const nameEnd = buffer.indexOf(0, nameStart);
+            const name = names.decode(buffer.subarray(nameStart, nameEnd < 0 || nameEnd > at + length ? at + length : nameEnd));
+            if (name !== "." && name !== "..") entries.push(name);
+            at += length;
+          }
+        }
+      } finally {
+        close(fd);
+      }
+    },
+    readFileSync(path) {
+      const fd = open(path, LINUX_FILE_FLAGS.O_RDONLY);
+      try {
+        const chunks: Uint8Array[] = [];
+        let total = 0;
+        for (;;) {
+          const chunk = new Uint8Array(CHUNK);
+          const n = call("read", path, BigInt(fd), libc.address(chunk), BigInt(chunk.length));
+          if (n === 0) break;
+          chunks.push(chunk.subarray(0, n));
+          total += n;
+        }
+        if (chunks.length === 1) return chunks[0];
+        const whole = new Uint8Array(total);
+        let at = 0;
+        for (const chunk of chunks) {
+          whole.set(chunk, at);
+          at += chunk.length;
+        }
+        return whole;
+      } finally {
+        close(fd);
+      }
+    },
+  };
+}
