@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { CHILDREN } from "./support/children/spawn.ts";
 import { CLI, DENO, REPO_ROOT } from "./support/paths.ts";
 import { standaloneExecutable } from "./support/standalone.ts";
+import { parseWrapperHandover } from "../src/launcher/handover.ts";
 
 const work = mkdtempSync(join(tmpdir(), "seccompiler-handover-test-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -24,7 +25,7 @@ const STARTER = join(CHILDREN, "starter.py");
 const PYTHON = spawnSync("python3", ["-c", "import os, sys; print(os.path.realpath(sys.executable))"], { encoding: "utf8" })
   .stdout.trim();
 /** The Deno launcher exactly as the README gives it. */
-const DENO_LAUNCHER = [DENO, "run", "--allow-all", join(REPO_ROOT, "src", "launcher", "exec.ts")];
+const DENO_LAUNCHER = [DENO, "run", "--allow-ffi", join(REPO_ROOT, "src", "launcher", "exec.ts")];
 /** The same CLI on Deno through the wrapper, which records the caller's state as the Bun one does. */
 const DENO_WRAPPER = join(REPO_ROOT, "scripts", "seccompiler-deno");
 
@@ -147,5 +148,61 @@ describe("exec hands the program over as a direct start would", () => {
     assert.equal(run.status, 125);
     assert.match(run.stderr, /descriptor \d+ is to be passed to the program \(--preserve-fds or LISTEN_FDS\) but is not open/);
     assert.equal(spawnSync("test", ["-e", marker]).status, 1, "the target must not have run");
+  });
+
+  test("wrapper: an empty environment and one of 60,000 bytes arrive byte for byte; one over the wrapper's limit is refused", { timeout: 120_000 }, () => {
+    const envOf = (environment: Record<string, string>) =>
+      spawnSync(CLI, ["exec", "--policy", policy, "--", "/usr/bin/env", "-0"], { cwd: work, env: environment, timeout: 60_000 });
+    const empty = envOf({});
+    assert.equal(empty.status, 0, String(empty.stderr));
+    assert.equal(empty.stdout.length, 0);
+    // 7 bytes of an 8-byte word used in the last word: the zero padding must be cut off.
+    const big = { PATH: "/usr/bin:/bin", BIG: "x".repeat(59_990), Z: "12345" };
+    const expected = Object.entries(big).map(([k, v]) => `${k}=${v}\0`).join("");
+    const large = envOf(big);
+    assert.equal(large.status, 0, String(large.stderr));
+    assert.equal(large.stdout.toString("latin1"), expected);
+    const marker = join(work, "huge-env-marker");
+    const huge = spawnSync(CLI, ["exec", "--policy", policy, "--", "/bin/sh", "-c", `touch ${marker}`], {
+      cwd: work,
+      env: { PATH: "/usr/bin:/bin", HUGE: "y".repeat(62_000) },
+      encoding: "utf8",
+    });
+    assert.equal(huge.status, 125);
+    assert.match(huge.stderr, /the environment is over 61000 bytes/);
+    assert.equal(spawnSync("test", ["-e", marker]).status, 1, "the target must not have run");
+  });
+
+  test("parseWrapperHandover: the od words in the host's byte order; anything else is refused, never guessed", () => {
+    const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+    const word = (bytes: number[]) => Buffer.from(little ? [...bytes].reverse() : bytes).toString("hex");
+    const od = (bytes: number[]) => {
+      const padded = [...bytes, ...new Array((8 - (bytes.length % 8)) % 8).fill(0)];
+      const words = [];
+      for (let i = 0; i < padded.length; i += 8) words.push(word(padded.slice(i, i + 8)));
+      return `${words.length ? `0000000 ${words.join(" ")}\n` : ""}${String(bytes.length).padStart(7, "0")}`;
+    };
+    const block = [...Buffer.from("A=1\0NOEQUALS\0=x\0")];
+    const parsed = parseWrapperHandover(`2:1024:\t0000000000001001:${od(block)}`)!;
+    assert.deepEqual(parsed.environ.map((e) => Buffer.from(e).toString()), ["A=1", "NOEQUALS", "=x"]);
+    assert.equal(parsed.nofileSoft, 1024n);
+    assert.equal(parsed.ignored, 0x1001n);
+    assert.deepEqual(parseWrapperHandover(`2:unlimited:0000000000000000:${od([])}`)!.environ, []);
+    assert.equal(parseWrapperHandover(undefined), undefined);
+    const good = od(block);
+    for (
+      const bad of [
+        `1:1024:0000000000000000:${good}`, // the old layout
+        `2:1024:0000000000000000:${good.replace(/\n.*$/, "\n0000099")}`, // a length the words do not hold
+        `2:1024:0000000000000000:${good.replace(/\n.*$/, "\n0000014")}`, // a non-zero byte past the length
+        `2:1024:0000000000000000:${good.replace("0000000 ", "0000008 ")}`, // a wrong offset
+        `2:1024:0000000000000000:${good.replace(/ ([0-9a-f]{16})/, " $1 ")}`, // an empty word
+        `2:1024:0000000000000000:${good.replace(/[0-9a-f]$/, "")}`, // cut short
+        `2:1024:000000000000000:${good}`, // SigIgn too short
+        `2:-1:0000000000000000:${good}`,
+      ]
+    ) {
+      assert.throws(() => parseWrapperHandover(bad), /SECCOMPILER_HANDOVER is malformed/, bad);
+    }
   });
 });

@@ -115,30 +115,65 @@ export function getEntry(environ: readonly Uint8Array[], name: string): string |
   return undefined;
 }
 
-/** Decodes hex (even length, 0-9a-f). @private */
-function fromHex(text: string): Uint8Array | undefined {
-  if (text.length % 2 !== 0 || !/^[0-9a-f]*$/.test(text)) return undefined;
-  const out = new Uint8Array(text.length / 2);
-  // Digit values from character codes (checked above): no substring or parseInt per byte.
+/** `od -tx8` prints 8-byte words in the host's byte order; this engine runs on that host. @private */
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Decodes the output of `od -Ad -v -tx8 -w1048576 FILE`: lines of a decimal
+ * offset followed by 16-digit hex words (one line for anything under 1 MiB),
+ * then a line holding the total length. The last word is padded with zero
+ * bytes, which the length cuts off. `undefined` when the text is not exactly
+ * that. @private
+ */
+function fromOdWords(text: string): Uint8Array | undefined {
+  const lines = text.split("\n");
+  const last = lines.pop()!;
+  if (!/^[0-9]{1,10}$/.test(last)) return undefined;
+  const length = Number(last);
+  const words: string[] = [];
+  for (const line of lines) {
+    const tokens = line.split(" ");
+    // The offset of the line's first byte, then its words.
+    if (Number(tokens[0]) !== words.length * 8 || !/^[0-9]+$/.test(tokens[0])) return undefined;
+    for (let i = 1; i < tokens.length; i++) words.push(tokens[i]);
+  }
+  if (words.length !== Math.ceil(length / 8)) return undefined;
+  const out = new Uint8Array(words.length * 8);
+  // Digit values from character codes (checked below): no substring or parseInt per byte.
   const digit = (code: number) => (code <= 0x39 ? code - 0x30 : code - 0x57);
-  for (let i = 0; i < out.length; i++) out[i] = (digit(text.charCodeAt(2 * i)) << 4) | digit(text.charCodeAt(2 * i + 1));
-  return out;
+  for (const [w, word] of words.entries()) {
+    if (word.length !== 16 || !/^[0-9a-f]{16}$/.test(word)) return undefined;
+    for (let i = 0; i < 8; i++) {
+      // The word's most significant byte is printed first.
+      const value = (digit(word.charCodeAt(2 * i)) << 4) | digit(word.charCodeAt(2 * i + 1));
+      out[w * 8 + (HOST_LITTLE_ENDIAN ? 7 - i : i)] = value;
+    }
+  }
+  if (out.subarray(length).some((byte) => byte !== 0)) return undefined;
+  return out.subarray(0, length);
 }
 
 /**
- * Parses the wrapper's record: `1:<soft nofile or "unlimited">:<SigIgn hex>:<environ hex>`.
- * Returns `undefined` when the variable is absent; throws {@link HandoverError}
- * when it is malformed (the launcher must not guess).
+ * Parses the wrapper's record:
+ * `2:<soft nofile or "unlimited">:<SigIgn hex>:<od -Ad -v -tx8 -w1048576 of /proc/PID/environ>`
+ * (the SigIgn field may keep the tab `/proc` prints before it). Returns
+ * `undefined` when the variable is absent; throws {@link HandoverError} when
+ * it is malformed (the launcher must not guess).
+ *
+ * Why `od` words: `od` is the one process the wrapper must start to copy the
+ * NUL-separated block (sh cannot hold a NUL); 8-byte words need about 2.1
+ * characters per byte, so about 61,000 bytes of environment fit in the
+ * 128 KiB Linux allows one environment string, with no `tr` after it.
  *
  * @example
  * ```ts
- * parseWrapperHandover("1:1024:0000000000000000:413d3100"); // environ [A=1], nofile 1024n
+ * parseWrapperHandover("2:1024:0000000000000000:0000000 0000000000313d41\n0000004"); // environ [A=1], nofile 1024n (on a little-endian host)
  * ```
  */
 export function parseWrapperHandover(value: string | undefined): WrapperHandover | undefined {
   if (value === undefined) return undefined;
-  const match = /^1:([0-9]+|unlimited):([0-9a-f]{16}):([0-9a-f]*)$/.exec(value);
-  const block = match ? fromHex(match[3]) : undefined;
+  const match = /^2:([0-9]+|unlimited):[\t ]*([0-9a-f]{16}):([0-9a-f \n]*)$/.exec(value);
+  const block = match ? fromOdWords(match[3]) : undefined;
   if (!match || !block) {
     throw new HandoverError(
       `${HANDOVER_VARIABLE} is malformed`,
