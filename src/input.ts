@@ -213,8 +213,8 @@ export interface ReadOptions {
   readonly files?: FileAccess;
 }
 
-/** Bytes read per system call. */
-const CHUNK_BYTES = 64 * 1024;
+/** {@link readBounded}'s first buffer when the size is not known: a page. */
+const FIRST_READ_BYTES = 4096;
 
 /**
  * Reads a whole input file without ever reading more than `limit + 1` bytes,
@@ -266,7 +266,7 @@ export function readInputFile(path: string, options: ReadOptions): Uint8Array {
       );
     }
     if (stat.isFile() && stat.size > options.limit) throw tooLarge(name, `is ${stat.size} bytes, over`, options);
-    const bytes = readBounded(files, fd, name, options);
+    const bytes = readBounded(files, fd, name, options, stat.isFile() ? stat.size : 0);
     if (options.regularOnly && bytes.length !== stat.size) {
       // Files in /proc and /sys report a size (0, or 4096) unrelated to what a read returns.
       const held = bytes.length > options.limit ? `more than ${options.limit}` : String(bytes.length);
@@ -365,16 +365,26 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
   return bytes.length;
 }
 
-/** Reads from `fd` until end of file, or fails once more than the limit has come. @private */
-function readBounded(files: FileAccess, fd: number, name: string, options: ReadOptions): Uint8Array {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
+/**
+ * Reads from `fd` until end of file, or fails once more than the limit has
+ * come. One buffer, grown by doubling (never past `limit + 1` bytes: that
+ * byte is the proof of "too large"); it starts at `sizeHint + 1` bytes (a
+ * regular file's size: its whole content and the end of file in one buffer)
+ * or a page, since every fresh page of a buffer costs a page fault. @private
+ */
+function readBounded(files: FileAccess, fd: number, name: string, options: ReadOptions, sizeHint: number): Uint8Array {
+  const cap = options.limit + 1;
+  let buffer = new Uint8Array(Math.min(Math.max(sizeHint + 1, FIRST_READ_BYTES), cap));
+  let filled = 0;
   for (;;) {
-    // Never ask for more than one byte past the limit: that byte is the proof of "too large".
-    const chunk = new Uint8Array(Math.min(CHUNK_BYTES, options.limit + 1 - total));
+    if (filled === buffer.length) {
+      const grown = new Uint8Array(Math.min(2 * buffer.length, cap));
+      grown.set(buffer);
+      buffer = grown;
+    }
     let n: number;
     try {
-      n = files.readSync(fd, chunk, 0, chunk.length, null);
+      n = files.readSync(fd, buffer, filled, buffer.length - filled, null);
     } catch (error) {
       if ((error as { code?: string }).code === "EAGAIN") {
         // A pipe whose writer has not written yet (non-blocking descriptor): wait a little.
@@ -384,21 +394,13 @@ function readBounded(files: FileAccess, fd: number, name: string, options: ReadO
       throw new InputError("unreadable", `cannot read ${options.what} ${name}: ${describeSystemError(error)}`);
     }
     if (n === 0) break;
-    chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
-    total += n;
-    if (total > options.limit) {
+    filled += n;
+    if (filled > options.limit) {
       if (options.regularOnly) break; // the caller reports the size mismatch, which says more
       throw tooLarge(name, "is over", options);
     }
   }
-  if (chunks.length === 1) return chunks[0];
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
+  return buffer.subarray(0, filled);
 }
 
 /** The "over the limit" error. @private */

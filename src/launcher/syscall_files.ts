@@ -35,8 +35,13 @@ const EAGAIN = 11;
  * a second call then reports the real outcome.
  */
 const EAGAIN_RETRIES = 8;
-/** Bytes per `read`/`getdents64` call of the whole-file and directory readers. */
-const CHUNK = 65536;
+/**
+ * First buffer of the whole-file and directory readers: a page. The files
+ * read (`/proc/self/{auxv,cmdline,environ,status}`, the descriptor
+ * directory) are mostly smaller, and every fresh page of a buffer is a page
+ * fault; a whole-file buffer doubles when full.
+ */
+const FIRST_CHUNK = 4096;
 
 const encoder = new TextEncoder();
 const names = new TextDecoder();
@@ -145,7 +150,7 @@ export function syscallFileAccess(libc: Libc, arch: ArchInfo): FileAccess {
       const fd = open(path, LINUX_FILE_FLAGS.O_RDONLY);
       try {
         const entries: string[] = [];
-        const buffer = new Uint8Array(CHUNK);
+        const buffer = new Uint8Array(FIRST_CHUNK);
         const view = new DataView(buffer.buffer);
         const little = arch.endian === "little";
         for (;;) {
@@ -168,23 +173,20 @@ export function syscallFileAccess(libc: Libc, arch: ArchInfo): FileAccess {
     readFileSync(path) {
       const fd = open(path, LINUX_FILE_FLAGS.O_RDONLY);
       try {
-        const chunks: Uint8Array[] = [];
-        let total = 0;
+        // One buffer, read into until a read returns 0; doubled (and copied) when full.
+        let buffer = new Uint8Array(FIRST_CHUNK);
+        let filled = 0;
         for (;;) {
-          const chunk = new Uint8Array(CHUNK);
-          const n = call("read", path, BigInt(fd), libc.address(chunk), BigInt(chunk.length));
-          if (n === 0) break;
-          chunks.push(chunk.subarray(0, n));
-          total += n;
+          if (filled === buffer.length) {
+            const grown = new Uint8Array(2 * buffer.length);
+            grown.set(buffer);
+            buffer = grown;
+          }
+          const free = buffer.subarray(filled);
+          const n = call("read", path, BigInt(fd), libc.address(free), BigInt(free.length));
+          if (n === 0) return buffer.subarray(0, filled);
+          filled += n;
         }
-        if (chunks.length === 1) return chunks[0];
-        const whole = new Uint8Array(total);
-        let at = 0;
-        for (const chunk of chunks) {
-          whole.set(chunk, at);
-          at += chunk.length;
-        }
-        return whole;
       } finally {
         close(fd);
       }
