@@ -50,7 +50,7 @@ describe("npm package", () => {
   test("ships lib/ (ES modules + .d.ts), the bin, LICENSE and README, nothing else", PACKAGE_TEST, () => {
     const { files } = installedPackage();
     const outside = files.filter((f) => !f.startsWith("lib/"));
-    assert.deepEqual(outside, ["LICENSE", "README.md", "bin/bunfig.toml", "bin/seccompiler", "bin/tsconfig.json", "package.json"]);
+    assert.deepEqual(outside, ["LICENSE", "README.md", "bin/bunfig.toml", "bin/handover.sh", "bin/seccompiler", "bin/tsconfig.json", "package.json"]);
     for (const entry of ["mod", "install", "macro"]) {
       assert.ok(files.includes(`lib/${entry}.js`), `lib/${entry}.js`);
       assert.ok(files.includes(`lib/${entry}.d.ts`), `lib/${entry}.d.ts`);

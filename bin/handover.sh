@@ -1,0 +1,46 @@
+# Sourced (not run) by both wrappers before they start the runtime: bin/seccompiler, the npm package's
+# command, and scripts/seccompiler, the repository's. POSIX sh; the one program it starts is od.
+
+# For `exec` and `record`: records the caller's exact environment block, ignored signals and soft
+# open-files limit in SECCOMPILER_HANDOVER, read from this process's own /proc entries before sh
+# changed anything (sh has rebuilt the environment: order, duplicates, entries without '=', PWD).
+# od is the one program started (sh cannot hold the block's NULs); its 8-byte words and final length
+# line are decoded by the launcher (src/launcher/handover.ts). SigIgn is read with sh's own read:
+# each program started here cost about 5 ms of every launch (docs/bench.md). Exits 125 on failure.
+seccompiler_record_start_state() {
+  ignored=
+  environ=$(od -Ad -v -tx8 -w1048576 "/proc/$$/environ") &&
+    while IFS= read -r line; do
+      case $line in SigIgn:*) ignored=${line#SigIgn:}; break ;; esac
+    done <"/proc/$$/status" &&
+    [ -n "$ignored" ] &&
+    nofile=$(ulimit -Sn) || {
+    echo "seccompiler: error: cannot read this process's environment, signals or limits from /proc" >&2
+    exit 125
+  }
+  # The largest single environment string Linux passes is 128 KiB (MAX_ARG_STRLEN): about 61,000
+  # bytes of environment at 17 characters per 8 bytes.
+  if [ ${#environ} -gt 131000 ]; then
+    echo "seccompiler: error: the environment is over 61000 bytes; the wrapper can hand over at most that much faithfully" >&2
+    echo "  hint: use a standalone executable (sh scripts/build.sh in the repository), which reads its environment itself" >&2
+    exit 125
+  fi
+  SECCOMPILER_HANDOVER="2:$nofile:$ignored:$environ"
+  export SECCOMPILER_HANDOVER
+}
+
+# Removes every BUN_*, NODE_* and DENO_* variable (BUN_OPTIONS, BUN_INSPECT*, NODE_OPTIONS, which Deno
+# honours too, DENO_V8_FLAGS, ...) from the runtime's environment: none may inject code into a tool that
+# installs seccomp filters. `export -p` lists every exported variable as NAME=value (quoted); a word of a
+# value that looks like BUN_X=... only unsets a name that is removed anyway. Names sh cannot unset are
+# not variables it passes on.
+seccompiler_remove_runtime_variables() {
+  set -f
+  for word in $(export -p); do
+    case $word in
+      BUN_*=* | NODE_*=* | DENO_*=*)
+        case ${word%%=*} in *[!A-Za-z0-9_]*) ;; *) unset "${word%%=*}" ;; esac ;;
+    esac
+  done
+  set +f
+}
