@@ -35,6 +35,10 @@ seccompiler_record_start_state() {
 # value that looks like BUN_X=... only unsets a name that is removed anyway. Names sh cannot unset are
 # not variables it passes on.
 seccompiler_remove_runtime_variables() {
+  # Split on blanks and newlines whatever IFS the shell started with (dash and bash ignore an IFS in
+  # the environment; this does not rely on it), and never expand a word as a pattern.
+  IFS=' 	
+'
   set -f
   for word in $(export -p); do
     case $word in
