@@ -114,7 +114,7 @@ async function loadLibc(): Promise<Libc> {
     } catch (error) {
       if (isPermissionError(error)) {
         throw new InstallError("permission-denied", `Deno refused to load a C library: ${(error as Error).message}`, {
-          hint: "run deno with --allow-ffi (the seccompiler exec launcher needs --allow-all)",
+          hint: "run deno with --allow-ffi (the one permission the seccompiler exec launcher needs)",
         });
       }
       failures.push(`${candidate}: ${error instanceof Error ? error.message : String(error)}`);

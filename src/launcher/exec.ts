@@ -502,7 +502,7 @@ export async function execMain(args: string[]): Promise<number> {
     if (isPermissionError(error)) {
       report(
         `Deno permission missing: ${(error as Error).message}`,
-        "run the launcher with deno run --allow-all (it needs FFI and /proc/self, which Deno opens only under --allow-all)",
+        "run the launcher with deno run --allow-ffi (the one permission it needs: it reads its input and /proc/self through the FFI too)",
       );
       return EXEC_EXIT.LAUNCHER_ERROR;
     }
