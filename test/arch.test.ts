@@ -1,7 +1,12 @@
 // deno-facing
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ARCH_NAMES, getArch, suggestSyscall } from "../src/arch/arch.ts";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ARCH_NAMES, getArch, suggestSyscall, syscallNumber } from "../src/arch/arch.ts";
+import { REPO_ROOT } from "./support/paths.ts";
 
 describe("syscall tables", () => {
   test("known numbers", () => {
@@ -14,6 +19,39 @@ describe("syscall tables", () => {
     assert.equal(getArch("ppc64le").syscalls.get("seccomp"), 358);
     assert.equal(getArch("s390x").syscalls.get("seccomp"), 348);
     assert.equal(getArch("s390x").syscalls.get("exit_group"), 248);
+  });
+  test("syscallNumber answers from the table's text before the maps exist, the same as the maps after", () => {
+    // In a fresh process, so that no earlier test has split a table yet.
+    const dir = mkdtempSync(join(tmpdir(), "seccompiler-arch-"));
+    try {
+      const script = join(dir, "lazy.ts");
+      writeFileSync(script, [
+        `import { ARCH_NAMES, getArch, syscallNumber } from ${JSON.stringify(join(REPO_ROOT, "src", "arch", "arch.ts"))};`,
+        `import { SYSCALL_TABLES } from ${JSON.stringify(join(REPO_ROOT, "src", "arch", "syscalls.generated.ts"))};`,
+        `const odd = ["", "nosuch", "read 0", "write,", ",read", "read,write"];`,
+        `const out = {};`,
+        `for (const arch of ARCH_NAMES) {`,
+        `  const names = [...SYSCALL_TABLES[arch].split(",").map((e) => e.slice(0, e.indexOf(" "))), ...odd];`,
+        `  const info = getArch(arch);`,
+        `  const before = names.map((n) => syscallNumber(info, n));`,
+        `  const maps = names.map((n) => info.syscalls.get(n));`,
+        `  const after = names.map((n) => syscallNumber(info, n));`,
+        `  out[arch] = { names: names.length, before: JSON.stringify(before) === JSON.stringify(maps), after: JSON.stringify(after) === JSON.stringify(maps), unknown: before.slice(-odd.length) };`,
+        `}`,
+        `console.log(JSON.stringify(out));`,
+      ].join("\n"));
+      const command = "Deno" in globalThis ? [process.execPath, "run", "-A", script] : [process.execPath, script];
+      const run = spawnSync(command[0], command.slice(1), { encoding: "utf8" });
+      assert.equal(run.status, 0, run.stderr);
+      const result = JSON.parse(run.stdout);
+      for (const arch of ARCH_NAMES) {
+        assert.ok(result[arch].names > 300, arch);
+        assert.deepEqual(result[arch], { ...result[arch], before: true, after: true, unknown: [null, null, null, null, null, null] }, arch);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.equal(syscallNumber(getArch("aarch64"), "execve"), 221);
   });
   test("asm-generic arches lack legacy calls", () => {
     for (const arch of ["aarch64", "riscv64", "loongarch64"] as const) {

@@ -16,7 +16,7 @@
  * @module
  */
 import { actionFromValue, formatAction, SECCOMP_RET_ACTION_FULL, SECCOMP_RET } from "../action.ts";
-import type { ArchInfo } from "../arch/arch.ts";
+import { type ArchInfo, syscallNumber } from "../arch/arch.ts";
 import type { Program } from "../bpf/insn.ts";
 import { runFilter } from "../bpf/interpreter.ts";
 import { CONTAINER_FORMATS, ContainerError, type ContainerFormat, DEFAULT_BYTES_LIMIT, deserializeBinary } from "../container.ts";
@@ -285,7 +285,7 @@ interface LaunchPlan {
 
 /** What the filter answers for the launcher's own `execve`. @private */
 function execveVerdict(program: Program, arch: ArchInfo, image: ExecImage): number {
-  const execve = arch.syscalls.get("execve")!;
+  const execve = syscallNumber(arch, "execve")!;
   return runFilter(program, {
     nr: execve,
     arch: arch.auditArch,
@@ -445,7 +445,7 @@ function installAndExec(libc: Libc, plan: LaunchPlan, prepared: ReturnType<typeo
   } else {
     // No stub for this architecture, or seccomp() missing (ENOSYS: the prctl fallback): two FFI calls.
     installPrepared(libc, prepared, { allThreads: false });
-    libc.syscall(plan.arch.syscalls.get("execve")!, pathAddress, argvAddress, envpAddress, 0n, 0n, 0n);
+    libc.syscall(syscallNumber(plan.arch, "execve")!, pathAddress, argvAddress, envpAddress, 0n, 0n, 0n);
     errno = libc.errno();
   }
   const code = errno === 2 || errno === 20 ? EXEC_EXIT.NOT_FOUND : EXEC_EXIT.NOT_EXECUTABLE;

@@ -19,7 +19,7 @@
  * @module
  */
 import { actionValue } from "../action.ts";
-import type { ArchInfo } from "../arch/arch.ts";
+import { type ArchInfo, syscallNumber } from "../arch/arch.ts";
 import { ProgramBuilder } from "../bpf/builder.ts";
 import { BPF, JEQ_K, LD_ABS, type Program, SECCOMP_DATA } from "../bpf/insn.ts";
 import { argumentHalves } from "../codegen/conditions.ts";
@@ -80,7 +80,7 @@ const LOW_MASK = 0xffffffffn;
  * ```
  */
 export function withExecGuard(program: Program, arch: ArchInfo, addresses: GuardAddresses): Program {
-  const execve = arch.syscalls.get("execve");
+  const execve = syscallNumber(arch, "execve");
   if (execve === undefined) throw new Error(`no execve on ${arch.name}`);
   const b = new ProgramBuilder();
   const policy = b.label("policy");

@@ -26,7 +26,7 @@
  * @module
  */
 import { type FileAccess, nodeFileAccess, readTextFile } from "../files.ts";
-import type { ArchInfo } from "../arch/arch.ts";
+import { type ArchInfo, syscallNumber } from "../arch/arch.ts";
 import type { Libc } from "../install/mod.ts";
 import { readStartState, RUNTIME_IGNORED_SIGNALS } from "./prelude.ts";
 
@@ -282,7 +282,7 @@ const RLIMIT_NOFILE = 7n;
  * ```
  */
 export function applyHandover(libc: Libc, arch: ArchInfo, handover: Handover): void {
-  const nr = (name: string) => arch.syscalls.get(name)!;
+  const nr = (name: string) => syscallNumber(arch, name)!;
   const fcntl = nr("fcntl");
   // Zeroed kernel sigaction: handler SIG_DFL (0), no flags, empty mask, whatever the layout.
   const defaultAction = new Uint8Array(64);

@@ -13,7 +13,7 @@
  * @module
  */
 import { type FileAccess, nodeFileAccess, readTextFile } from "../files.ts";
-import { archEndian, type ArchInfo, hostArch } from "../arch/arch.ts";
+import { archEndian, type ArchInfo, hostArch, syscallNumber } from "../arch/arch.ts";
 import type { Libc } from "../install/mod.ts";
 import { AT_PAGESZ, AT_RANDOM, auxiliaryVector } from "./auxv.ts";
 
@@ -145,8 +145,8 @@ function addressSpaceBitsOf(aux: AuxFacts, files: FileAccess): number {
 
 /** Maps `length` bytes at a random page of the user address space. @private */
 function mapRandom(libc: Libc, arch: ArchInfo, length: number, page: bigint, bits: number, random: RandomSource): bigint {
-  const mmap = BigInt(arch.syscalls.get("mmap")!);
-  const munmap = arch.syscalls.get("munmap")!;
+  const mmap = BigInt(syscallNumber(arch, "mmap")!);
+  const munmap = syscallNumber(arch, "munmap")!;
   const span = ((1n << BigInt(bits)) - LOWEST_ADDRESS - BigInt(length)) / page;
   const word = new BigUint64Array(1);
   let lastErrno = 0;

@@ -45,7 +45,7 @@
  *
  * @module
  */
-import type { ArchInfo } from "../arch/arch.ts";
+import { type ArchInfo, syscallNumber } from "../arch/arch.ts";
 import type { Libc } from "../install/mod.ts";
 
 /**
@@ -141,18 +141,18 @@ const PAGE = 4096n;
  * returns 0 in place of `seccomp()`, so that the `execve` half runs too.
  */
 export function nativeInstallAndExec(libc: Libc, arch: ArchInfo, numbers?: { seccomp: number; execve: number }): InstallAndExec | undefined {
-  const seccomp = numbers?.seccomp ?? arch.syscalls.get("seccomp")!;
-  const execve = numbers?.execve ?? arch.syscalls.get("execve")!;
+  const seccomp = numbers?.seccomp ?? syscallNumber(arch, "seccomp")!;
+  const execve = numbers?.execve ?? syscallNumber(arch, "execve")!;
   const code = arch.name === "x86_64"
     ? x86_64Stub(seccomp, execve)
     : arch.name === "aarch64"
     ? aarch64Stub(seccomp, execve)
     : undefined;
   if (code === undefined) return undefined;
-  const mmap = arch.syscalls.get("mmap")!;
+  const mmap = syscallNumber(arch, "mmap")!;
   const address = libc.syscall(mmap, 0n, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, 0xffff_ffff_ffff_ffffn, 0n);
   if (address === -1n) return undefined;
   libc.copyToAddress(address, code);
-  if (libc.syscall(arch.syscalls.get("mprotect")!, address, PAGE, PROT_READ | PROT_EXEC, 0n, 0n, 0n) !== 0n) return undefined;
+  if (libc.syscall(syscallNumber(arch, "mprotect")!, address, PAGE, PROT_READ | PROT_EXEC, 0n, 0n, 0n) !== 0n) return undefined;
   return libc.nativeFunction4(address);
 }

@@ -39,7 +39,7 @@
  * @module
  */
 import { type FileAccess, LINUX_FILE_FLAGS, nodeFileAccess } from "../files.ts";
-import type { ArchInfo } from "../arch/arch.ts";
+import { type ArchInfo, syscallNumber } from "../arch/arch.ts";
 import { AT_ENTRY, auxiliaryVector } from "./auxv.ts";
 
 /** "SCPRELUD": marks the 16-byte header just before the prelude's first instruction. */
@@ -181,7 +181,7 @@ function aarch64Code(at: PreludePlacement, nr: { prlimit64: number; rt_sigaction
  * ```
  */
 export function preludeBytes(arch: ArchInfo, placement: PreludePlacement): Uint8Array {
-  const numbers = { prlimit64: arch.syscalls.get("prlimit64")!, rt_sigaction: arch.syscalls.get("rt_sigaction")! };
+  const numbers = { prlimit64: syscallNumber(arch, "prlimit64")!, rt_sigaction: syscallNumber(arch, "rt_sigaction")! };
   let code: number[];
   if (arch.name === "x86_64") code = x86_64Code(placement, numbers);
   else if (arch.name === "aarch64") code = aarch64Code(placement, numbers);

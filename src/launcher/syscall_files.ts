@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { ArchInfo } from "../arch/arch.ts";
+import { type ArchInfo, syscallNumber } from "../arch/arch.ts";
 import type { FileAccess, FileStat } from "../files.ts";
 import { LINUX_FILE_FLAGS } from "../files.ts";
 import { errnoName, type Libc } from "../install/mod.ts";
@@ -79,7 +79,7 @@ function fileStat(mode: number, size: number): FileStat {
  */
 export function syscallFileAccess(libc: Libc, arch: ArchInfo): FileAccess {
   const number = (name: string): number => {
-    const nr = arch.syscalls.get(name);
+    const nr = syscallNumber(arch, name);
     if (nr === undefined) throw new Error(`no ${name} system call on ${arch.name}`);
     return nr;
   };
