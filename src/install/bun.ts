@@ -1,27 +1,27 @@
 /**
- * {@link Libc} through `bun:ffi`. Imported only on Bun: a static
- * `import "bun:ffi"` is a fatal error in Deno, so the import is dynamic.
+ * {@link Libc} through `bun:ffi`. A static `import "bun:ffi"` is a fatal
+ * error in Deno, so the caller imports `bun:ffi` dynamically, on Bun only,
+ * and passes it in; this module itself is safe to load anywhere (and is
+ * loaded statically: a dynamically imported module cost about 1 ms more of
+ * every launch than this one).
  *
  * @module
  */
 import type { Libc } from "./libc.ts";
 
-type BunFfi = typeof import("bun:ffi");
-
-// Top-level await keeps every binding synchronous afterwards; this module is
-// itself imported dynamically, and only when running on Bun.
-const ffi: BunFfi = await import("bun:ffi");
+/** The `bun:ffi` module. */
+export type BunFfi = typeof import("bun:ffi");
 
 /**
  * Opens `path` with `bun:ffi` and binds the installer's functions.
  *
  * @example
  * ```ts
- * const libc = openBunLibc("libc.so.6");
+ * const libc = openBunLibc(await import("bun:ffi"), "libc.so.6");
  * libc.prctl(38, 1n, 0n, 0n, 0n); // PR_SET_NO_NEW_PRIVS
  * ```
  */
-export function openBunLibc(path: string): Libc {
+export function openBunLibc(ffi: BunFfi, path: string): Libc {
   const { CFunction, dlopen, ptr, read, toArrayBuffer } = ffi;
   const { symbols } = dlopen(path, {
     prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },

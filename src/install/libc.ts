@@ -8,6 +8,8 @@
  * @module
  */
 import { type ArchName, hostArch } from "../arch/arch.ts";
+import { openBunLibc } from "./bun.ts";
+import { openDenoLibc } from "./deno.ts";
 import { InstallError } from "./errors.ts";
 
 /**
@@ -127,8 +129,11 @@ async function loadLibc(): Promise<Libc> {
 
 /** The opener for Bun or Deno; modules are imported lazily so each runtime loads only its own. @private */
 async function runtimeOpener(): Promise<LibcOpener> {
-  if ("Bun" in globalThis) return (await import("./bun.ts")).openBunLibc;
-  if ("Deno" in globalThis) return (await import("./deno.ts")).openDenoLibc;
+  if ("Bun" in globalThis) {
+    const ffi = await import("bun:ffi");
+    return (path) => openBunLibc(ffi, path);
+  }
+  if ("Deno" in globalThis) return openDenoLibc;
   throw new InstallError("unsupported-platform", "installing filters needs the FFI of Bun or Deno", {
     hint: "run with bun, or with deno and --allow-ffi",
   });
