@@ -63,8 +63,10 @@ build() {
   # await of the FFI import. --minify makes the embedded program smaller to load. --splitting puts
   # each command's modules in chunks of their own, loaded when the command runs: a command no longer
   # pays at start-up for every other command's code (docs/bench.md, "what the 8 ms is").
+  # The targets are glibc builds: the launcher then opens libc.so.6, already loaded, without asking
+  # (src/install/libc.ts). A musl target would need SECCOMPILER_BUILD_LIBC='"musl"'.
   "$bun" build --compile --target="$target" --bytecode --format=esm --minify --splitting \
-    --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+    --no-compile-autoload-dotenv --no-compile-autoload-bunfig --define SECCOMPILER_BUILD_LIBC='"glibc"' \
     "$root/src/cli/main.ts" --outfile "$out.tmp"
   "$bun" "$root/scripts/harden-executable.ts" "$out.tmp"
   "$bun" "$root/scripts/entry-prelude.ts" "$out.tmp"

@@ -113,6 +113,38 @@ describe("no injection into the launcher", () => {
     rmSync(INJECTED, { force: true });
   });
 
+  test("a C library planted in the working directory is never loaded, even when the runtime's own cannot be bound", { timeout: 300_000 }, () => {
+    // Bun's dlopen retries a bare library name that the loader cannot find as a file in the working
+    // directory. BUN_JSC_useJIT=0 (which reaches the standalone executable) makes binding libc.so.6 fail,
+    // the way a musl runtime fails to find it: no other name may then be tried.
+    const planted = mkdtempSync(join(dir, "planted-"));
+    const marker = join(planted, "CONSTRUCTOR-RAN");
+    const source = join(planted, "evil.c");
+    writeFileSync(source, `#include <stdio.h>\n__attribute__((constructor)) static void ran(void) { FILE *f = fopen(${JSON.stringify(marker)}, "w"); if (f) fclose(f); }\n`);
+    const names = ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "ld-musl-x86_64.so.1", "ld-musl-aarch64.so.1"];
+    const built = spawnSync("cc", ["-shared", "-fPIC", "-o", join(planted, names[0]), source], { encoding: "utf8" });
+    assert.equal(built.status, 0, built.stderr);
+    for (const name of names.slice(1)) writeFileSync(join(planted, name), readFileSync(join(planted, names[0])));
+    // The planted library is loadable: a bare name that fails elsewhere is found here by Bun (the control).
+    const control = spawnSync(join(REPO_ROOT, "node_modules", ".bin", "bun"), ["-e",
+      `try { require("bun:ffi").dlopen("libc.musl-x86_64.so.1", { getpid: { args: [], returns: "i32" } }); } catch {}`], { cwd: planted, encoding: "utf8" });
+    assert.equal(control.status, 0, control.stderr);
+    assert.equal(existsSync(marker), true, "control: Bun loads a bare name from the working directory");
+    rmSync(marker);
+    const run = spawnSync(standaloneExecutable(), ["exec", "--policy", policy, "--", "/bin/true"], {
+      cwd: planted,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", BUN_JSC_useJIT: "0" },
+    });
+    assert.equal(existsSync(marker), false, "a library from the working directory was loaded");
+    assert.equal(run.status, 125, run.stderr);
+    assert.match(run.stderr, /could not open the C library \(tried libc\.so\.6: /);
+    // The launcher run normally from there is not affected either.
+    const normal = spawnSync(standaloneExecutable(), ["exec", "--policy", policy, "--", "/bin/true"], { cwd: planted, encoding: "utf8" });
+    assert.equal(normal.status, 0, normal.stderr);
+    assert.equal(existsSync(marker), false);
+  });
+
   test("standalone executable: BUN_BE_BUN does not turn it into the bun CLI", { timeout: 300_000 }, () => {
     rmSync(INJECTED, { force: true });
     const run = spawnSync(standaloneExecutable(), ["-e", `require("fs").writeFileSync(${JSON.stringify(INJECTED)}, "x")`], {

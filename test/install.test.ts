@@ -35,9 +35,12 @@ describe("installer, pure parts", () => {
     assert.equal(error.hint, "h");
   });
 
-  test("libc candidates: glibc first, then musl", () => {
-    assert.deepEqual(libcCandidates("x86_64"), ["libc.so.6", "libc.musl-x86_64.so.1", "/lib/ld-musl-x86_64.so.1"]);
-    assert.equal(libcCandidates("ppc64le")[1], "libc.musl-powerpc64le.so.1");
+  test("libc candidates: never a bare name that could fail (Bun would retry it in the working directory)", () => {
+    assert.deepEqual(libcCandidates("x86_64", "glibc"), ["libc.so.6"]);
+    assert.deepEqual(libcCandidates("x86_64", "musl"), ["/lib/ld-musl-x86_64.so.1"]);
+    assert.deepEqual(libcCandidates("ppc64le", "musl"), ["/lib/ld-musl-powerpc64le.so.1"]);
+    // Deno's dlopen asks only the system's loader: glibc's soname, then musl's loader by path.
+    assert.deepEqual(libcCandidates("aarch64", undefined), ["libc.so.6", "/lib/ld-musl-aarch64.so.1"]);
   });
 
   test("returned actions are the distinct action bits of ret #k", () => {

@@ -59,19 +59,49 @@ const MUSL_MACHINE: Record<ArchName, string> = {
   s390x: "s390x",
 };
 
+/** The C library a runtime is linked against. */
+export type LibcFamily = "glibc" | "musl";
+
 /**
- * The libraries tried, in order: glibc's soname, then musl's (Alpine names it
- * `libc.musl-<machine>.so.1`; the dynamic loader `ld-musl-<machine>.so.1` is
- * the same object).
+ * The libraries tried, in order, for a runtime linked against `family`
+ * (undefined: not known, as on Deno, whose `dlopen` only asks the system's
+ * loader).
+ *
+ * Never a bare name that could fail: Bun's `dlopen` retries a name the
+ * loader cannot find as a path in the working directory, so a failing
+ * `libc.so.6` would load a `libc.so.6` the caller left there, before any
+ * filter. glibc's soname cannot fail in a glibc runtime (it is already
+ * loaded, and found among the loaded objects); musl is opened by the absolute
+ * path of its dynamic loader, which is its C library.
  *
  * @example
  * ```ts
- * libcCandidates("x86_64"); // ["libc.so.6", "libc.musl-x86_64.so.1", "/lib/ld-musl-x86_64.so.1"]
+ * libcCandidates("x86_64", "glibc"); // ["libc.so.6"]
+ * libcCandidates("x86_64", "musl"); // ["/lib/ld-musl-x86_64.so.1"]
  * ```
  */
-export function libcCandidates(arch: ArchName): string[] {
-  const machine = MUSL_MACHINE[arch];
-  return ["libc.so.6", `libc.musl-${machine}.so.1`, `/lib/ld-musl-${machine}.so.1`];
+export function libcCandidates(arch: ArchName, family: LibcFamily | undefined): string[] {
+  const musl = `/lib/ld-musl-${MUSL_MACHINE[arch]}.so.1`;
+  if (family === "glibc") return ["libc.so.6"];
+  if (family === "musl") return [musl];
+  return ["libc.so.6", musl];
+}
+
+/**
+ * The standalone executable's build sets this (scripts/build.sh, `--define`):
+ * it is built for glibc only, so it need not ask. @private
+ */
+declare const SECCOMPILER_BUILD_LIBC: LibcFamily | undefined;
+
+/**
+ * The C library the running Bun is linked against: the build's, or glibc
+ * when the process reports a glibc runtime version (what Node's own report
+ * finds with `gnu_get_libc_version`), else musl. @private
+ */
+function bunLibcFamily(): LibcFamily {
+  if (typeof SECCOMPILER_BUILD_LIBC === "string") return SECCOMPILER_BUILD_LIBC;
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: unknown } } | undefined)?.header;
+  return typeof header?.glibcVersionRuntime === "string" ? "glibc" : "musl";
 }
 
 /** Opens one library by name for the current runtime; throws if it cannot. */
@@ -110,7 +140,7 @@ async function loadLibc(): Promise<Libc> {
   }
   const open = await runtimeOpener();
   const failures: string[] = [];
-  for (const candidate of libcCandidates(arch)) {
+  for (const candidate of libcCandidates(arch, "Bun" in globalThis ? bunLibcFamily() : undefined)) {
     try {
       return open(candidate);
     } catch (error) {
