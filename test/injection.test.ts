@@ -11,7 +11,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { elfSection, hardenExecutable, NEUTRALISED } from "../scripts/harden-executable.ts";
@@ -37,6 +37,13 @@ const evilImports = Object.fromEntries(["node:fs", "node:util", "node:path", "no
 writeFileSync(join(dir, "deno.json"), JSON.stringify({ imports: evilImports, scopes: { "file:///": evilImports } }));
 writeFileSync(join(dir, "import_map.json"), JSON.stringify({ imports: evilImports }));
 
+// Programs a wrapper might start, each of which writes the marker: a PATH that finds them first must not matter.
+const hostileBin = join(dir, "hostile-bin");
+mkdirSync(hostileBin);
+for (const tool of ["od", "readlink", "dirname", "basename", "sed", "tr", "cat", "uname"]) {
+  writeFileSync(join(hostileBin, tool), `#!/bin/sh\n: > ${JSON.stringify(INJECTED)}\nexit 1\n`, { mode: 0o755 });
+}
+
 const vectors: [string, Record<string, string>][] = [
   ["bunfig.toml, .env, tsconfig.json, package.json in the working directory", {}],
   ["BUN_OPTIONS=--preload", { BUN_OPTIONS: `--preload ${evil}` }],
@@ -54,6 +61,10 @@ const vectors: [string, Record<string, string>][] = [
   ["a value holding a newline and an export line, with BUN_OPTIONS", {
     A: "x'\nexport BUN_FAKE='1\n",
     BUN_OPTIONS: `--preload ${evil}`,
+  }],
+  // The wrappers start od (and readlink through a symlink) with `command -p`, never through the caller's PATH.
+  ["a PATH that finds od, readlink, dirname, sed and tr in a hostile directory first", {
+    PATH: `${hostileBin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
   }],
   ["DENO_* (V8 flags, config, import map, cache directory)", {
     DENO_V8_FLAGS: "--expose-gc",
