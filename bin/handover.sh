@@ -7,11 +7,11 @@
 # od is the one program started (sh cannot hold the block's NULs); its 8-byte words and final length
 # line are decoded by the launcher (src/launcher/handover.ts). SigIgn is read with sh's own read:
 # each program started here cost about 5 ms of every launch (docs/bench.md). Exits 125 on failure.
-# Every program the wrappers start is found with `command -p` (the system's standard PATH), never
-# through the caller's PATH: an empty entry or "." there would run an `od` from the caller's directory.
+# od is found through $seccompiler_tools, which the wrapper sets: /usr/bin, /bin, then only the absolute
+# entries of the caller's PATH (an empty entry or "." would run an `od` from the caller's directory).
 seccompiler_record_start_state() {
   ignored=
-  environ=$(command -p od -Ad -v -tx8 -w1048576 "/proc/$$/environ") &&
+  environ=$(PATH=$seccompiler_tools od -Ad -v -tx8 -w1048576 "/proc/$$/environ") &&
     while IFS= read -r line; do
       case $line in SigIgn:*) ignored=${line#SigIgn:}; break ;; esac
     done <"/proc/$$/status" &&

@@ -156,7 +156,7 @@ describe("exec hands the program over as a direct start would", () => {
     const empty = envOf({});
     assert.equal(empty.status, 0, String(empty.stderr));
     assert.equal(empty.stdout.length, 0);
-    // 7 bytes of an 8-byte word used in the last word: the zero padding must be cut off.
+    // 60,022 bytes: the last 8-byte word holds 6 of them, and its zero padding must be cut off.
     const big = { PATH: "/usr/bin:/bin", BIG: "x".repeat(59_990), Z: "12345" };
     const expected = Object.entries(big).map(([k, v]) => `${k}=${v}\0`).join("");
     const large = envOf(big);
@@ -197,7 +197,8 @@ describe("exec hands the program over as a direct start would", () => {
         `2:1024:0000000000000000:${good.replace(/\n.*$/, "\n0000014")}`, // a non-zero byte past the length
         `2:1024:0000000000000000:${good.replace("0000000 ", "0000008 ")}`, // a wrong offset
         `2:1024:0000000000000000:${good.replace(/ ([0-9a-f]{16})/, " $1 ")}`, // an empty word
-        `2:1024:0000000000000000:${good.replace(/[0-9a-f]$/, "")}`, // cut short
+        `2:1024:0000000000000000:${good.replace(/[0-9a-f]$/, "")}`, // the length line cut short
+        `2:1024:0000000000000000:${good.replace(/ [0-9a-f]{16}\n/, "\n")}`, // a word missing
         `2:1024:000000000000000:${good}`, // SigIgn too short
         `2:-1:0000000000000000:${good}`,
       ]

@@ -200,6 +200,20 @@ describe("exec on the real kernel", () => {
     assert.equal(existsSync(dir), false);
   });
 
+  test("statx refused (ENOSYS as before Linux 4.11, EPERM from a container profile): the launcher falls back and starts the program", () => {
+    // The outer launcher makes statx fail with ENOSYS for everything it starts; the inner one, on Bun and on
+    // Deno, must still read its policy (fstat falls back to node:fs, as libuv does) and install its filter.
+    const noStatx = scratch("no-statx.json", JSON.stringify({
+      outer: { default_action: "allow", filter_action: { errno: 38 }, filter: [{ syscall: "statx" }] },
+    }));
+    for (const runtime of ["bun", "deno"] as const) {
+      const inner = runtime === "bun" ? [BUN, CLI_MAIN, "exec"] : runtimeCommand("deno", LAUNCHER);
+      const run = launch(["--policy", noStatx, "--", ...inner, "--policy", policies.killUmask, "--", "/bin/sh", "-c", "grep -c '^Seccomp:.2' /proc/self/status"]);
+      assert.equal(run.status, 0, `${runtime}: ${run.stderr}`);
+      assert.equal(run.stdout, "1\n", runtime);
+    }
+  });
+
   test("kill_process: the target dies of SIGSYS at the denied call", () => {
     const run = launch(["--policy", policies.killUmask, "--", "/bin/sh", "-c", "echo before; umask 022; echo after"]);
     assert.equal(run.signal, "SIGSYS");

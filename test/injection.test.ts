@@ -54,18 +54,28 @@ const vectors: [string, Record<string, string>][] = [
   ["BUN_BE_BUN", { BUN_BE_BUN: "1" }],
   ["NODE_OPTIONS=--require", { NODE_OPTIONS: `--require ${evil}` }],
   ["NODE_OPTIONS=--import", { NODE_OPTIONS: `--import ${join(dir, "evil.mjs")}` }],
-  // The wrappers find the variables to remove by splitting `export -p` into words: a hostile IFS or a
-  // value that looks like more variables must not hide one.
+  // The wrappers find the variables to remove by splitting `export -p` into words: a value that looks like
+  // more variables must not hide one. (dash and bash discard an inherited IFS; the scrub sets its own anyway,
+  // and a scrub that split on an IFS of "_" fails these vectors.)
   ["IFS=_ with BUN_OPTIONS", { IFS: "_", BUN_OPTIONS: `--preload ${evil}` }],
   ["IFS== with NODE_OPTIONS", { IFS: "=", NODE_OPTIONS: `--require ${evil}` }],
   ["a value holding a newline and an export line, with BUN_OPTIONS", {
     A: "x'\nexport BUN_FAKE='1\n",
     BUN_OPTIONS: `--preload ${evil}`,
   }],
-  // The wrappers start od (and readlink through a symlink) with `command -p`, never through the caller's PATH.
+  // The wrappers start od (and readlink through a symlink) from /usr/bin, /bin or an absolute PATH entry after them.
   ["a PATH that finds od, readlink, dirname, sed and tr in a hostile directory first", {
     PATH: `${hostileBin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
   }],
+  // bash imports exported functions, which then replace the builtins the wrapper uses (bash, -p: never).
+  ["bash functions named like the builtins the wrapper uses, with BUN_OPTIONS", {
+    ...Object.fromEntries(["command", "read", "cd", "pwd", "ulimit", "export", "set"].map((name) => [
+      `BASH_FUNC_${name}%%`,
+      `() {  : > ${JSON.stringify(INJECTED)}; builtin ${name} "$@"; }`,
+    ])),
+    BUN_OPTIONS: `--preload ${evil}`,
+  }],
+  ["CDPATH and BASH_ENV pointing at the hostile directory", { CDPATH: dir, BASH_ENV: evil, ENV: evil }],
   ["DENO_* (V8 flags, config, import map, cache directory)", {
     DENO_V8_FLAGS: "--expose-gc",
     DENO_CONFIG: join(dir, "deno.json"),
@@ -77,7 +87,9 @@ const vectors: [string, Record<string, string>][] = [
 const launchers: [string, () => string[]][] = [
   ["wrapper", () => [CLI]],
   // The wrapper is POSIX sh; where /bin/sh is bash (or someone runs it with bash) it must hold as well.
-  ["wrapper run by bash", () => ["bash", CLI]],
+  // Where /bin/sh is bash, the wrappers' `#!/bin/sh -p` runs bash with -p: no function imported from the
+  // environment, no BASH_ENV, CDPATH or SHELLOPTS. (`bash scripts/seccompiler` typed by hand has no -p.)
+  ["wrapper run by bash (as its shebang would, -p)", () => ["bash", "-p", CLI]],
   ["standalone executable", () => [standaloneExecutable()]],
   ["Deno wrapper (scripts/seccompiler-deno)", () => [join(REPO_ROOT, "scripts", "seccompiler-deno")]],
 ];
@@ -104,9 +116,10 @@ describe("no injection into the launcher", () => {
         const targetEnv = readFileSync(`${status}.env`, "utf8");
         assert.doesNotMatch(targetEnv, /SECCOMPILER_DOTENV/, ".env was not loaded");
         // The caller's variables reach the program unchanged: only the launcher is kept from them.
-        // (IFS excepted: the target here is sh, which drops an IFS it inherits, as it would when started directly.)
+        // (IFS and names that are not identifiers excepted: the target here is sh, which drops those from what it
+        // passes on, as it would when started directly; test/exec-handover.test.ts checks the bytes themselves.)
         for (const [key, value] of Object.entries(env)) {
-          if (key !== "IFS") assert.ok(targetEnv.includes(`${key}=${value}\n`), key);
+          if (key !== "IFS" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) assert.ok(targetEnv.includes(`${key}=${value}\n`), key);
         }
       });
     }
@@ -122,6 +135,12 @@ describe("no injection into the launcher", () => {
     });
     assert.equal(existsSync(INJECTED), true, `Deno no longer runs NODE_OPTIONS scripts: update the README (${run.stderr})`);
     rmSync(INJECTED, { force: true });
+  });
+
+  test("both wrappers run their sh with -p (bash, where it is /bin/sh, then imports no function from the environment)", () => {
+    for (const wrapper of [join(REPO_ROOT, "scripts", "seccompiler"), join(REPO_ROOT, "bin", "seccompiler")]) {
+      assert.equal(readFileSync(wrapper, "utf8").split("\n")[0], "#!/bin/sh -p", wrapper);
+    }
   });
 
   test("a C library planted in the working directory is never loaded, even when the runtime's own cannot be bound", { timeout: 300_000 }, () => {

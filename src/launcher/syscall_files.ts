@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { type ArchInfo, syscallNumber } from "../arch/arch.ts";
+import { type ArchInfo, type ArchName, syscallNumber } from "../arch/arch.ts";
 import type { FileAccess, FileStat } from "../files.ts";
 import { LINUX_FILE_FLAGS } from "../files.ts";
 import { errnoName, type Libc } from "../install/mod.ts";
@@ -27,6 +27,15 @@ const STATX = { size: 256, mode: 0x1c, fileSize: 0x28 } as const;
 const S_IFMT = 0o170000;
 const S_IF = { REG: 0o100000, DIR: 0o040000, FIFO: 0o010000, CHR: 0o020000, BLK: 0o060000, SOCK: 0o140000 } as const;
 const EINTR = 4;
+/**
+ * `struct stat` of `newfstatat`, for kernels without `statx`: `st_mode` follows `st_nlink` (8 bytes) on
+ * x86_64, ppc64le and s390x, and precedes it (4 bytes) in the asm-generic layout; `st_size` is at 48 in both.
+ */
+const STAT_MODE_OFFSET: Readonly<Record<ArchName, number>> = { x86_64: 24, ppc64le: 24, s390x: 24, aarch64: 16, riscv64: 16, loongarch64: 16 };
+const STAT_SIZE_OFFSET = 48;
+const STAT_SIZE = 144;
+/** `statx` errors after which libuv, too, falls back to `fstat`/`stat`. */
+const STATX_UNAVAILABLE: ReadonlySet<string> = new Set(["ENOSYS", "EPERM", "EOPNOTSUPP", "EINVAL"]);
 const EAGAIN = 11;
 /**
  * Times a call other than `read` is repeated after EAGAIN. None of them fails
@@ -91,6 +100,8 @@ export function syscallFileAccess(libc: Libc, arch: ArchInfo): FileAccess {
     statx: number("statx"),
     faccessat: number("faccessat"),
     getdents64: number("getdents64"),
+    // Only for kernels without statx; −1 where the architecture has none (loongarch64 before Linux 6.11).
+    newfstatat: syscallNumber(arch, "newfstatat") ?? -1,
   };
 
   /**
@@ -116,7 +127,18 @@ export function syscallFileAccess(libc: Libc, arch: ArchInfo): FileAccess {
   const statx = (dirfd: bigint, path: string, flags: bigint, shown: string): FileStat => {
     const buffer = new Uint8Array(STATX.size);
     const pathBytes = cPath(path);
-    call("statx", shown, dirfd, libc.address(pathBytes), flags, STATX_TYPE_AND_SIZE, libc.address(buffer));
+    try {
+      call("statx", shown, dirfd, libc.address(pathBytes), flags, STATX_TYPE_AND_SIZE, libc.address(buffer));
+    } catch (error) {
+      // A kernel before 4.11, or a container profile that refuses statx: newfstatat, as libuv falls back
+      // for these errors. (node:fs cannot stand in: Deno's knows only the descriptors it opened itself.)
+      if (!STATX_UNAVAILABLE.has((error as { code?: string }).code ?? "") || nr.newfstatat < 0) throw error;
+      const stat = new Uint8Array(STAT_SIZE);
+      call("newfstatat", shown, dirfd, libc.address(pathBytes), libc.address(stat), flags);
+      const view = new DataView(stat.buffer);
+      const little = arch.endian === "little";
+      return fileStat(view.getUint32(STAT_MODE_OFFSET[arch.name], little), Number(view.getBigInt64(STAT_SIZE_OFFSET, little)));
+    }
     const view = new DataView(buffer.buffer);
     const little = arch.endian === "little";
     return fileStat(view.getUint16(STATX.mode, little), Number(view.getBigUint64(STATX.fileSize, little)));
@@ -147,7 +169,8 @@ export function syscallFileAccess(libc: Libc, arch: ArchInfo): FileAccess {
       call("faccessat", path, AT_FDCWD, libc.address(pathBytes), BigInt(mode));
     },
     readdirSync(path) {
-      const fd = open(path, LINUX_FILE_FLAGS.O_RDONLY);
+      // Non-blocking, as opendir(3) is not: a FIFO named here must fail (ENOTDIR below), not hang the open.
+      const fd = open(path, LINUX_FILE_FLAGS.O_RDONLY | LINUX_FILE_FLAGS.O_NONBLOCK);
       try {
         const entries: string[] = [];
         const buffer = new Uint8Array(FIRST_CHUNK);
