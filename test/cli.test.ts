@@ -32,6 +32,25 @@ const SMALL = `{
 `;
 
 describe("seccompiler compile", () => {
+  test("option values it cannot use are usage errors (exit 2), each with its own message, nothing written", () => {
+    const out = join(work, "never-written.out");
+    const cases: [string[], RegExp][] = [
+      [["-t", "x86_64", "-i", "", "-o", out], /--input-file must not be empty/],
+      [["-t", "x86_64", "-i", "policies/example.json", "-o", ""], /--output-file must not be empty/],
+      [["-t", "x86_64", "-i", "policies/example.json", "-o", out, "--format", "yaml"], /--format must be "text" or "json"/],
+      [["-t", "x86_64", "-i", "policies/example.json", "-o", "-", "--split-output"], /cannot write them to standard output/],
+      [["-t", "x86_64", "-i", "policies/example.json", "-o", "-", "--format", "json"], /would both write to standard output; choose one/],
+    ];
+    for (const [args, message] of cases) {
+      const r = run(args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.match(r.stderr, /hint: run 'seccompiler compile --help'/);
+      assert.equal(r.stdout, "");
+    }
+    assert.equal(existsSync(out), false);
+  });
+
   test("the legacy invocation writes a container the reader accepts", () => {
     const output = join(work, "legacy.out");
     const r = run(["--target-arch", "x86_64", "--input-file", "policies/example.json", "--output-file", output]);

@@ -5,7 +5,6 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import * as v from "valibot";
 import { ARCH_ALIASES, ARCH_NAMES, type ArchName, getArch } from "../arch/arch.ts";
 import { encodeProgram } from "../bpf/encode.ts";
 import { type CompiledPolicy, compileValidPolicy } from "../compile_valid.ts";
@@ -75,18 +74,22 @@ names and would keep one of the two programs at random.
 Exit codes: 0 ok, 1 policy or I/O error (every problem is reported), 2 usage error.
 `;
 
-const OptionsSchema = v.object({
-  input: v.pipe(v.string(), v.minLength(1, "--input-file must not be empty")),
-  output: v.pipe(v.string(), v.minLength(1, "--output-file must not be empty")),
-  basic: v.boolean(),
-  split: v.boolean(),
-  format: v.picklist(["text", "json"], '--format must be "text" or "json"'),
-  container: v.picklist(CONTAINER_FORMATS, '--container must be "bitcode" or "bincode"'),
-  firecracker: v.optional(v.string()),
-});
-
-/** Validated options of one compile run. @private */
-type CompileRun = v.InferOutput<typeof OptionsSchema> & { readonly arch: ArchName; readonly maxInputBytes: number };
+/**
+ * Validated options of one compile run. Checked by plain code, not a schema
+ * library: a library's module load is a measurable part of a compile's start
+ * (docs/bench.md). @private
+ */
+interface CompileRun {
+  readonly input: string;
+  readonly output: string;
+  readonly basic: boolean;
+  readonly split: boolean;
+  readonly format: "text" | "json";
+  readonly container: ContainerFormat;
+  readonly firecracker?: string;
+  readonly arch: ArchName;
+  readonly maxInputBytes: number;
+}
 
 /** Turns raw argv into validated options, or throws a UsageError. @private */
 function readOptions(args: string[]): CompileRun | "help" {
@@ -120,23 +123,30 @@ function readOptions(args: string[]): CompileRun | "help" {
     if (error instanceof InputError) throw new UsageError(error.message, "compile");
     throw error;
   }
-  const result = v.safeParse(OptionsSchema, {
-    input: values["input-file"],
-    output: values["output-file"] ?? "seccomp_binary_filter.out",
-    basic: values.basic ?? false,
-    split: values["split-output"] ?? false,
-    format: values.format ?? "text",
-    container,
-    firecracker: values.firecracker,
-  });
-  if (!result.success) throw new UsageError(result.issues[0].message, "compile");
-  if (result.output.output === "-" && result.output.split) {
+  const input = values["input-file"];
+  const output = values["output-file"] ?? "seccomp_binary_filter.out";
+  const format = values.format ?? "text";
+  const split = values["split-output"] ?? false;
+  if (input === "") throw new UsageError("--input-file must not be empty", "compile");
+  if (output === "") throw new UsageError("--output-file must not be empty", "compile");
+  if (format !== "text" && format !== "json") throw new UsageError('--format must be "text" or "json"', "compile");
+  if (output === "-" && split) {
     throw new UsageError("--split-output writes several files; it cannot write them to standard output (-o -)", "compile");
   }
-  if (result.output.output === "-" && result.output.format === "json") {
+  if (output === "-" && format === "json") {
     throw new UsageError("-o - and --format json would both write to standard output; choose one", "compile");
   }
-  return { ...result.output, arch, maxInputBytes };
+  return {
+    input,
+    output,
+    basic: values.basic ?? false,
+    split,
+    format,
+    container,
+    ...(values.firecracker !== undefined ? { firecracker: values.firecracker } : {}),
+    arch,
+    maxInputBytes,
+  };
 }
 
 /**
