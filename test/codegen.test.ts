@@ -563,6 +563,46 @@ describe("generateProgram: rules", () => {
     }
   });
 
+  test("values made of a few flag bits share one jset (futex's 0, 1, 128, 129); every value still gets its verdict", () => {
+    // [allowed values, the jset's mask when the flag test is used (undefined: a plain search)]
+    const cases: [readonly number[], number | undefined][] = [
+      [[0, 1, 128, 137, 129], 0xffffff7e], // Firecracker's futex ops: FUTEX_WAIT, FUTEX_WAKE, their _PRIVATE forms, one more
+      [[0, 1, 128, 129], 0xffffff7e],
+      [[0, 2, 8, 10, 0x40, 0x42, 0x48, 0x4a], 0xffffffb5], // three bits, all eight combinations
+      [[0, 2, 8, 10, 0x40, 0x42, 0x48], 0xfffffff5], // 0x4a missing: the two-bit set {0, 2, 8, 10}, then a search
+      [[1, 128, 129], undefined], // 0 is not allowed: every flag set holds 0
+      [[0, 1], undefined], // one bit: a range test does as well
+    ];
+    const sample = (allowed: readonly number[]) => {
+      const values = new Set<number>([0xffffffff, 0x80000000, 0x100, 0x7fffffff]);
+      for (const v of allowed) for (const d of [0, 1, 2, 4, 8, 0x80, 0x100, 0x10000]) values.add((v ^ d) >>> 0);
+      for (let v = 0; v < 300; v++) values.add(v);
+      return [...values];
+    };
+    for (const arch of ["x86_64", "aarch64", "s390x"] as const) {
+      for (const [allowed, mask] of cases) {
+        const filter = seccompFilter({
+          arch,
+          mismatchAction: errno(1),
+          matchAction: ALLOW,
+          rules: { futex: allowed.map((v) => rule(condition(1, "dword", "eq", v))) },
+        });
+        const program = generateProgram(filter);
+        assertLoadable(program);
+        const label = `${arch} {${allowed.join(", ")}}`;
+        const jsets = program.filter((i) => i.code === JSET_K).map((i) => i.k);
+        assert.deepEqual(jsets, mask === undefined ? [] : [mask], `${label}: jset`);
+        const nr = getArch(arch).syscalls.get("futex")!;
+        for (const x of sample(allowed)) {
+          // The high half is ignored (dword), so garbage there must not matter.
+          const args = [otherArg(0), BigInt(x) | (0x5a5a5a5an << 32n), otherArg(2)];
+          const want = allowed.includes(x) ? SECCOMP_RET.ALLOW : actionValue(errno(1));
+          assert.equal(call(program, arch, nr, args), want, `${label}, x = ${x}`);
+        }
+      }
+    }
+  });
+
   for (const arch of ARCH_NAMES) {
     test(`OR of rules, AND of conditions, ranges on one index (${arch})`, () => {
       const filter = seccompFilter({

@@ -34,7 +34,7 @@ import type { Label, ProgramBuilder } from "../bpf/builder.ts";
 import { AND_K, JSET_K, LD_ABS } from "../bpf/insn.ts";
 import type { Condition, Rule } from "../ir.ts";
 import { argumentHalves, emitCondition } from "./conditions.ts";
-import { emitSearch, type Segment } from "./search.ts";
+import { emitPlannedSearch, normalizeSegments, planSearch, type PlannedSearch, searchLeaf, type Segment, withoutSegments } from "./search.ts";
 
 const WORD_MAX = 0xffffffff;
 const LOW_MASK = 0xffffffffn;
@@ -366,7 +366,100 @@ function emitWordTest(ctx: Context, offset: number, mask: number, segments: read
   }
   if (mask !== WORD_MAX) ctx.b.stmt(AND_K, mask);
   const options = { sizeCost: RULE_SEARCH_WEIGHTS.sizeCost, resolve: ctx.resolve };
-  emitSearch(ctx.b, segments, withCheckpoints ? { ...options, checkpoint: ctx.checkpoint } : options);
+  const searchOptions = withCheckpoints ? { ...options, checkpoint: ctx.checkpoint } : options;
+  const planned = planSearch(segments, searchOptions);
+  const flags = mask === WORD_MAX ? flagSetTest(segments, planned) : undefined;
+  if (flags === undefined) {
+    emitPlannedSearch(ctx.b, planned, searchOptions);
+    return;
+  }
+  const leaf = searchLeaf(flags.others);
+  const others = leaf === undefined ? ctx.b.label("flags-others") : ctx.resolve(leaf);
+  ctx.b.jump(JSET_K, (~flags.bits) >>> 0, others, ctx.resolve(flags.target));
+  if (leaf !== undefined) return;
+  ctx.b.place(others);
+  emitPlannedSearch(ctx.b, flags.others, searchOptions);
+}
+
+/** Most bits a flag set may have: its 2^N values are each looked up to check they share a target. */
+const FLAG_SET_MAX_BITS = 6;
+
+/** Number of 1 bits. @private */
+function popcount(x: number): number {
+  let n = 0;
+  for (let v = x >>> 0; v !== 0; v &= v - 1) n++;
+  return n;
+}
+
+/** The values a set of bits can make: every submask of `bits`, 0 included. @private */
+function submasks(bits: number): number[] {
+  const out: number[] = [];
+  // The standard walk: (s − 1) & bits visits each submask once, down to 0.
+  for (let s = bits >>> 0; ; s = ((s - 1) & bits) >>> 0) {
+    out.push(s);
+    if (s === 0) return out;
+  }
+}
+
+/**
+ * A flag-set test for a word that is not masked: when every value made of
+ * some bits B (each submask of B, 0 included: flags such as futex's
+ * FUTEX_WAIT, FUTEX_WAKE and their FUTEX_PRIVATE_FLAG forms, 0, 1, 128, 129)
+ * goes to one target, a single `jset #~B` sends them all there (the word has
+ * no bit outside B) and every other value on to a search over the rest, where
+ * the flag values can no longer occur. Returned when that is strictly
+ * cheaper than the plain search `planned` (the same cost model: weight ×
+ * jumps, plus the size), undefined otherwise.
+ *
+ * Why it is safe: `jset #~B` jumps exactly when the word has a bit outside B,
+ * so its other branch receives exactly the submasks of B, all of which go to
+ * `target`; the search after it still sends every value to its own segment's
+ * target (only values it can no longer receive changed target).
+ * @private
+ */
+function flagSetTest(
+  segments: readonly Segment[],
+  planned: PlannedSearch,
+): { bits: number; target: Label; others: PlannedSearch } | undefined {
+  const segs = normalizeSegments(segments);
+  const targetOfValue = (v: number): Label => {
+    let lo = 0;
+    let hi = segs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (segs[mid].lo <= v) lo = mid;
+      else hi = mid - 1;
+    }
+    return segs[lo].target;
+  };
+  const target = segs[0].target;
+  // Candidate bits: the values of the small segments that share 0's target, heaviest segment first.
+  const candidates = segs
+    .filter((x) => x.target === target && x.hi - x.lo < 1 << FLAG_SET_MAX_BITS)
+    .sort((x, y) => y.weight - x.weight || x.lo - y.lo)
+    .flatMap((x) => Array.from({ length: x.hi - x.lo + 1 }, (_, k) => x.lo + k));
+  let bits = 0;
+  for (const value of candidates) {
+    const wider = (bits | value) >>> 0;
+    if (wider === bits || popcount(wider) > FLAG_SET_MAX_BITS) continue;
+    if (submasks(wider).every((v) => targetOfValue(v) === target)) bits = wider;
+  }
+  // One flag bit is one value besides 0: a range test does as well.
+  if (popcount(bits) < 2) return undefined;
+  const inSet = (v: number) => (v & ~bits) === 0;
+  const rest = withoutSegments(segs, (lo, hi) => {
+    if (hi - lo >= 1 << FLAG_SET_MAX_BITS) return false;
+    for (let v = lo; v <= hi; v++) if (!inSet(v)) return false;
+    return true;
+  });
+  const others = planSearch(rest, { sizeCost: RULE_SEARCH_WEIGHTS.sizeCost });
+  const total = segs.reduce((n, x) => n + x.weight, 0);
+  const leaf = searchLeaf(others) !== undefined;
+  const cost = total + (leaf ? 0 : others.cost);
+  const size = 1 + (leaf ? 0 : others.size);
+  const sizeCost = RULE_SEARCH_WEIGHTS.sizeCost;
+  if (cost + sizeCost * size >= planned.cost + sizeCost * planned.size) return undefined;
+  return { bits, target, others };
 }
 
 /**

@@ -121,6 +121,51 @@ export function normalizeSegments(segments: readonly Segment[]): Segment[] {
  * ```
  */
 export function emitSearch(b: ProgramBuilder, segments: readonly Segment[], options: SearchOptions = {}): number {
+  return emitPlannedSearch(b, planSearch(segments, options), options);
+}
+
+/**
+ * A search planned by {@link planSearch} and not yet emitted, with what it
+ * will cost: callers compare it with another way of deciding the same word.
+ */
+export interface PlannedSearch {
+  /** Σ weight × jumps executed to reach the target, the jump to a single-leaf search included. */
+  readonly cost: number;
+  /** Instructions it emits. */
+  readonly size: number;
+}
+
+/** What a {@link PlannedSearch} holds besides its figures. @private */
+interface Planned extends PlannedSearch {
+  /** Values tested with `jeq` before the search proper, heaviest first. */
+  readonly peeled: readonly Segment[];
+  /** The search proper. */
+  readonly plan: Plan;
+}
+
+/**
+ * Plans the search {@link emitSearch} would emit for `segments`, without
+ * emitting anything.
+ *
+ * @example
+ * ```ts
+ * import { ProgramBuilder } from "../bpf/builder.ts";
+ * const b = new ProgramBuilder();
+ * const [yes, no] = [b.label("yes"), b.label("no")];
+ * const planned = planSearch([
+ *   { lo: 0, hi: 4, target: no, weight: 0 },
+ *   { lo: 5, hi: 5, target: yes, weight: 1 },
+ *   { lo: 6, hi: 0xffffffff, target: no, weight: 0 },
+ * ]);
+ * planned.size; // 1: jeq #5
+ * ```
+ */
+export function planSearch(segments: readonly Segment[], options: SearchOptions = {}): PlannedSearch {
+  return plannedSearch(segments, options);
+}
+
+/** {@link planSearch}, typed with what only this module reads. @private */
+function plannedSearch(segments: readonly Segment[], options: SearchOptions): Planned {
   const sizeCost = options.sizeCost ?? 0;
   const exact = options.exactLimit ?? EXACT_LIMIT;
   const segs = normalizeSegments(segments);
@@ -136,7 +181,8 @@ export function emitSearch(b: ProgramBuilder, segments: readonly Segment[], opti
       .slice(0, MAX_PEELS);
   for (let k = 1; k <= heavy.length; k++) {
     const peeled = heavy.slice(0, k);
-    const rest = withoutValues(segs, new Set(peeled.map((x) => x.lo)));
+    const values = new Set(peeled.map((x) => x.lo));
+    const rest = withoutSegments(segs, (lo, hi) => lo === hi && values.has(lo));
     const scored = planRegion(rest, 0, rest.length - 1, sizeCost, exact);
     let cost = scored.cost;
     let peeledWeight = 0;
@@ -148,12 +194,85 @@ export function emitSearch(b: ProgramBuilder, segments: readonly Segment[], opti
     const score = cost + sizeCost * (scored.size + k);
     if (score < best.score) best = { peeled, scored: { ...scored, cost, size: scored.size + k }, score };
   }
-  const emit: Emitter = { b, resolve: options.resolve ?? ((t) => t), checkpoint: options.checkpoint ?? (() => {}) };
-  for (const x of best.peeled) b.jump(JEQ_K, x.lo, emit.resolve(x.target), "next");
-  const entry = emitPlan(emit, best.scored.plan);
   // A search that is a single leaf still needs one jump to get there.
+  const leaf = best.peeled.length === 0 && best.scored.plan.kind === "leaf";
+  return {
+    peeled: best.peeled,
+    plan: best.scored.plan,
+    cost: best.scored.cost + (leaf ? total : 0),
+    size: best.scored.size + (leaf ? 1 : 0),
+  };
+}
+
+/**
+ * Emits a search {@link planSearch} planned, at the builder's current
+ * position (see {@link emitSearch}); returns how many instructions it emitted.
+ *
+ * @example
+ * ```ts
+ * import { ProgramBuilder } from "../bpf/builder.ts";
+ * const b = new ProgramBuilder();
+ * const [yes, no] = [b.label("yes"), b.label("no")];
+ * const segments = [{ lo: 0, hi: 6, target: no, weight: 0 }, { lo: 7, hi: 0xffffffff, target: yes, weight: 1 }];
+ * emitPlannedSearch(b, planSearch(segments)); // jge #7, yes, no
+ * ```
+ */
+export function emitPlannedSearch(b: ProgramBuilder, search: PlannedSearch, options: SearchOptions = {}): number {
+  const planned = search as Planned;
+  const emit: Emitter = { b, resolve: options.resolve ?? ((t) => t), checkpoint: options.checkpoint ?? (() => {}) };
+  for (const x of planned.peeled) b.jump(JEQ_K, x.lo, emit.resolve(x.target), "next");
+  const entry = emitPlan(emit, planned.plan);
   if (entry.kind === "leaf") b.ja(emit.resolve(entry.target));
-  return best.scored.size + (entry.kind === "leaf" ? 1 : 0);
+  return planned.size;
+}
+
+/**
+ * The single target every segment of a planned search leads to, when the
+ * search is nothing but that jump (so a caller can jump there itself).
+ *
+ * @example
+ * ```ts
+ * import { ProgramBuilder } from "../bpf/builder.ts";
+ * const b = new ProgramBuilder();
+ * const t = b.label("t");
+ * searchLeaf(planSearch([{ lo: 0, hi: 0xffffffff, target: t, weight: 1 }])) === t; // true
+ * ```
+ */
+export function searchLeaf(search: PlannedSearch): Label | undefined {
+  const planned = search as Planned;
+  return planned.peeled.length === 0 && planned.plan.kind === "leaf" ? planned.plan.target : undefined;
+}
+
+/**
+ * `segs` where the values `gone(lo, hi)` says cannot occur no longer matter:
+ * each such segment takes its left neighbour's target (or the right one's,
+ * first in line) with no weight, so it merges away.
+ *
+ * @example
+ * ```ts
+ * import { ProgramBuilder } from "../bpf/builder.ts";
+ * const b = new ProgramBuilder();
+ * const [yes, no] = [b.label("yes"), b.label("no")];
+ * withoutSegments([
+ *   { lo: 0, hi: 4, target: no, weight: 0 },
+ *   { lo: 5, hi: 5, target: yes, weight: 1 },
+ *   { lo: 6, hi: 0xffffffff, target: no, weight: 0 },
+ * ], (lo, hi) => lo === 5 && hi === 5).length; // 1
+ * ```
+ */
+export function withoutSegments(segs: readonly Segment[], gone: (lo: number, hi: number) => boolean): Segment[] {
+  const normal = normalizeSegments(segs);
+  const out: Segment[] = [];
+  for (let k = 0; k < normal.length; k++) {
+    const x = normal[k];
+    if (gone(x.lo, x.hi)) {
+      const neighbour = out.length > 0 ? out[out.length - 1].target : normal[k + 1]?.target;
+      out.push({ lo: x.lo, hi: x.hi, target: neighbour ?? x.target, weight: 0 });
+    } else {
+      out.push(x);
+    }
+  }
+  return normalizeSegments(out);
 }
 
 /** Most values {@link emitSearch} considers testing before the search proper. */
@@ -162,25 +281,6 @@ const MAX_PEELS = 3;
 const PEEL_SHARE = 10;
 /** Searches over more segments than this are not considered for peeling (planning time). */
 const PEEL_LIMIT = 400;
-
-/**
- * `segs` where the values in `gone` cannot occur: each such single-value
- * segment takes its left neighbour's target (or the right one's, first in
- * line), so it merges away. @private
- */
-function withoutValues(segs: readonly Segment[], gone: ReadonlySet<number>): Segment[] {
-  const out: Segment[] = [];
-  for (let k = 0; k < segs.length; k++) {
-    const x = segs[k];
-    if (x.lo === x.hi && gone.has(x.lo)) {
-      const neighbour = out.length > 0 ? out[out.length - 1].target : segs[k + 1]?.target;
-      out.push({ lo: x.lo, hi: x.hi, target: neighbour ?? x.target, weight: 0 });
-    } else {
-      out.push(x);
-    }
-  }
-  return normalizeSegments(out);
-}
 
 /** Where and how a plan is emitted. @private */
 interface Emitter {
