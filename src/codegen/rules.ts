@@ -422,6 +422,10 @@ function flagSetTest(
   planned: PlannedSearch,
 ): { bits: number; target: Label; others: PlannedSearch } | undefined {
   const segs = normalizeSegments(segments);
+  const target = segs[0].target;
+  // Flags are values some rule accepts (0 among them); and a set needs a second small segment of 0's target.
+  if (segs[0].weight < RULE_SEARCH_WEIGHTS.accepted) return undefined;
+  if (!segs.some((x, k) => k > 0 && x.target === target && x.hi - x.lo < 1 << FLAG_SET_MAX_BITS)) return undefined;
   const targetOfValue = (v: number): Label => {
     let lo = 0;
     let hi = segs.length - 1;
@@ -432,7 +436,6 @@ function flagSetTest(
     }
     return segs[lo].target;
   };
-  const target = segs[0].target;
   // Candidate bits: the values of the small segments that share 0's target, heaviest segment first.
   const candidates = segs
     .filter((x) => x.target === target && x.hi - x.lo < 1 << FLAG_SET_MAX_BITS)
