@@ -185,3 +185,41 @@ export function sectionHeaders(file: Uint8Array): SectionHeader[] {
   }
   return sections;
 }
+
+/** A symbol of the dynamic symbol table: its address, size and section index (0: undefined, imported). */
+export interface DynamicSymbol {
+  readonly value: bigint;
+  readonly size: bigint;
+  readonly section: number;
+}
+
+/**
+ * The first symbol named `name` in `.dynsym` that the file itself defines
+ * (section index not 0), or undefined. For a fixed-address executable its
+ * value is the address the variable or function has at run time; a libc
+ * variable the executable uses (`environ`) lives there through a copy
+ * relocation.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from "node:fs";
+ * dynamicSymbol(readFileSync("dist/seccompiler-linux-x64"), "environ")?.value;
+ * ```
+ */
+export function dynamicSymbol(file: Uint8Array, name: string): DynamicSymbol | undefined {
+  const sections = sectionHeaders(file);
+  const symbols = sections.find((s) => s.name === ".dynsym");
+  const strings = sections.find((s) => s.name === ".dynstr");
+  if (symbols === undefined || strings === undefined) return undefined;
+  const view = viewOf(file);
+  const wanted = new TextEncoder().encode(name);
+  const SYMBOL_SIZE = 24;
+  for (let at = symbols.offset; at + SYMBOL_SIZE <= symbols.offset + symbols.size; at += SYMBOL_SIZE) {
+    const nameAt = strings.offset + view.getUint32(at, true);
+    const section = view.getUint16(at + 6, true);
+    if (section === 0 || file[nameAt + wanted.length] !== 0) continue;
+    if (!wanted.every((byte, i) => file[nameAt + i] === byte)) continue;
+    return { value: view.getBigUint64(at + 8, true), size: view.getBigUint64(at + 16, true), section };
+  }
+  return undefined;
+}

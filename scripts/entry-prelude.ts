@@ -32,6 +32,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { type ArchName, getArch } from "../src/arch/arch.ts";
 import { HEADER_MAGIC, HEADER_SIZE, type PreludePlacement, preludeBytes } from "../src/launcher/prelude.ts";
 import {
+  dynamicSymbol,
   elfHeader,
   ET_EXEC,
   isElf64Le,
@@ -100,8 +101,15 @@ export function installEntryPrelude(file: Uint8Array): PreludePlacement & { arch
   if (phoff >= RECORD_FILE_OFFSET && phoff < RECORD_FILE_OFFSET + RECORD_SEGMENT_SIZE) throw new Error("the program headers are where the record's segment maps");
   const record = alignUp(loads.reduce((end, p) => (p.vaddr + p.memsz > end ? p.vaddr + p.memsz : end), 0n), GRANULE);
 
+  // The C library's `environ`, copied into the executable's .bss (a copy relocation) at a fixed address:
+  // the prelude points it at the environment it gives the runtime.
+  const environ = dynamicSymbol(file, "environ");
+  if (environ === undefined || environ.size !== 8n) throw new Error("no 8-byte environ defined in the executable's dynamic symbols");
+  if (!loads.some((p) => (p.flags & PF_W) !== 0 && p.vaddr <= environ.value && environ.value + 8n <= p.vaddr + p.memsz)) {
+    throw new Error("environ is not in a writable segment");
+  }
   // Sized with a placeholder placement: the code's length does not depend on the addresses.
-  const size = BigInt(preludeBytes(arch, { entry: text.vaddr, originalEntry: text.vaddr, record }).length);
+  const size = BigInt(preludeBytes(arch, { entry: text.vaddr, originalEntry: text.vaddr, record, environ: environ.value }).length);
   const start = alignDown(text.offset - size, 16n);
   const moved = text.offset - start;
   if (start < previousEnd) throw new Error(`only ${text.offset - previousEnd} bytes of padding before the executable segment; the prelude needs ${size}`);
@@ -117,7 +125,12 @@ export function installEntryPrelude(file: Uint8Array): PreludePlacement & { arch
     throw new Error("extending the executable segment would share a page with the segment before it");
   }
 
-  const placement: PreludePlacement = { entry: text.vaddr - moved + BigInt(HEADER_SIZE), originalEntry: header.entry, record };
+  const placement: PreludePlacement = {
+    entry: text.vaddr - moved + BigInt(HEADER_SIZE),
+    originalEntry: header.entry,
+    record,
+    environ: environ.value,
+  };
   const bytes = preludeBytes(arch, placement);
   file.set(bytes, Number(start));
   text.offset -= moved;
@@ -152,7 +165,7 @@ if (import.meta.main) {
     const placed = installEntryPrelude(file);
     writeFileSync(path, file);
     const hex = (n: bigint) => `0x${n.toString(16)}`;
-    console.log(`entry prelude in ${path} (${placed.arch}): entry ${hex(placed.entry)} → ${hex(placed.originalEntry)}, record at ${hex(placed.record)}`);
+    console.log(`entry prelude in ${path} (${placed.arch}): entry ${hex(placed.entry)} → ${hex(placed.originalEntry)}, record at ${hex(placed.record)}, environ at ${hex(placed.environ)}`);
   } catch (error) {
     console.error(`entry-prelude: error: ${(error as Error).message}`);
     process.exit(1);

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { installEntryPrelude } from "../scripts/entry-prelude.ts";
 import { elfHeader, PF_W, PF_X, programHeaders, PT_LOAD, PT_NOTE } from "../scripts/elf.ts";
 import { getArch } from "../src/arch/arch.ts";
-import { HEADER_MAGIC, preludeBytes, readStartState } from "../src/launcher/prelude.ts";
+import { HEADER_MAGIC, preludeBytes, readStartState, RUNTIME_ENVIRONMENT } from "../src/launcher/prelude.ts";
 import { standaloneExecutable } from "./support/standalone.ts";
 
 const work = mkdtempSync(join(tmpdir(), "seccompiler-prelude-test-"));
@@ -53,6 +53,17 @@ describe("entry prelude of the standalone executable", () => {
     assert.equal(line(report, "signals reset to default:"), "signals reset to default: SIGPIPE, SIGXFSZ");
   });
 
+  test("gives the runtime its option, and the program exactly the caller's environment", () => {
+    assert.equal(
+      line(dryRun("true"), "runtime option:"),
+      `runtime option: ${RUNTIME_ENVIRONMENT} (set by the entry prelude for the runtime alone; not in PROGRAM's environment)`,
+    );
+    // The program's environment is the kernel's copy: byte for byte what the caller passed, in its order.
+    const run = spawnSync("env", ["-i", "Z=1", "B=", "A=x=y", standaloneExecutable(), "exec", "--policy", policy, "--", "/bin/cat", "/proc/self/environ"]);
+    assert.equal(run.status, 0, run.stderr.toString());
+    assert.equal(run.stdout.toString(), "Z=1\0B=\0A=x=y\0");
+  });
+
   test("the executable's layout: entry header, record segment writable but not executable, the old entry still code", () => {
     const file = readFileSync(standaloneExecutable());
     const { entry } = elfHeader(file);
@@ -80,7 +91,7 @@ describe("entry prelude of the standalone executable", () => {
   });
 
   test("the code jumps back to the original entry point (x86_64 rel32, aarch64 b)", () => {
-    const placement = { entry: 0x1a40c80n, originalEntry: 0x1a40d00n, record: 0x6c80000n };
+    const placement = { entry: 0x1a40c80n, originalEntry: 0x1a40d00n, record: 0x6c80000n, environ: 0x6a214a0n };
     const x86 = preludeBytes(getArch("x86_64"), placement);
     const jump = x86.subarray(x86.length - 5);
     assert.equal(jump[0], 0xe9);

@@ -34,6 +34,7 @@ import {
   setNoNewPrivs,
 } from "../install/mod.ts";
 import { GUARD_LENGTH, withExecGuard } from "./guard.ts";
+import { RUNTIME_ENVIRONMENT } from "./prelude.ts";
 import { buildExecImage, type ExecImage, ImageError } from "./image.ts";
 import { resolveCommand } from "./resolve.ts";
 import { syscallFileAccess } from "./syscall_files.ts";
@@ -377,6 +378,20 @@ function signalName(signal: number): string {
   return ({ 13: "SIGPIPE", 25: "SIGXFSZ" } as Record<number, string>)[signal] ?? `signal ${signal}`;
 }
 
+/**
+ * The entry prelude's option for the runtime, when it reached the runtime and
+ * not the program: in the runtime's environment, absent from the one the
+ * kernel gave the process (which the program gets). Only the standalone
+ * executable has a prelude, so only then is `process.env` read (Deno would
+ * need `--allow-env` for it). @private
+ */
+function preludeOption(handover: Handover): string | undefined {
+  if (handover.recordedBy !== "entry prelude") return undefined;
+  const [name, value] = RUNTIME_ENVIRONMENT.split("=");
+  if (process.env[name] !== value || getEntry(handover.envp, name) !== undefined) return undefined;
+  return `${RUNTIME_ENVIRONMENT} (set by the entry prelude for the runtime alone; not in PROGRAM's environment)`;
+}
+
 /** The `--dry-run` report. @private */
 function describePlan(plan: LaunchPlan, libc: Libc): string {
   const { pathAddress, argvAddress, envpAddress } = plan.image;
@@ -400,6 +415,7 @@ function describePlan(plan: LaunchPlan, libc: Libc): string {
         : `restored to ${plan.handover.nofileSoft === RLIM_INFINITY ? "unlimited" : plan.handover.nofileSoft}`
     }`,
     `start state recorded by: ${plan.handover.recordedBy ?? "nobody (the runtime's own ignored signals are reset to default)"}`,
+    `runtime option: ${preludeOption(plan.handover) ?? "none"}`,
     `runtime: ${libc.runtime} (${libc.path})`,
     "install: no_new_privs, seccomp(SECCOMP_SET_MODE_FILTER) on the calling thread, then execve",
   ];

@@ -94,6 +94,22 @@ function splitBlock(block: Uint8Array): Uint8Array[] {
   return entries;
 }
 
+/**
+ * The environment the kernel gave this process, entry by entry, byte for
+ * byte (`/proc/self/environ`): not the runtime's `process.env`, which drops
+ * duplicates and entries without `=`, and in the standalone executable holds
+ * the entry prelude's runtime option too (`RUNTIME_ENVIRONMENT` in
+ * `prelude.ts`).
+ *
+ * @example
+ * ```ts
+ * startEnvironment().length; // as many entries as the process was started with
+ * ```
+ */
+export function startEnvironment(files: FileAccess = nodeFileAccess()): Uint8Array[] {
+  return splitBlock(files.readFileSync("/proc/self/environ"));
+}
+
 const lossy = new TextDecoder("utf-8");
 
 /**
@@ -215,7 +231,7 @@ export function planHandover(command: readonly string[], preserveFds: number, fi
       "the runtime or a preload rewrote the process's arguments; start the launcher without them",
     );
   }
-  const ownEnviron = splitBlock(files.readFileSync("/proc/self/environ"));
+  const ownEnviron = startEnvironment(files);
   const wrapper = parseWrapperHandover(getEntry(ownEnviron, HANDOVER_VARIABLE));
   const envp = wrapper ? wrapper.environ : ownEnviron;
 

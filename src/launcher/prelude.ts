@@ -17,8 +17,18 @@
  * rt_sigaction(SIGPIPE, NULL, &record.signal[0], 8)   ; old disposition
  * rt_sigaction(SIGXFSZ, NULL, &record.signal[1], 8)
  * record.magic = RECORD_MAGIC                         ; last: the record is complete
+ * copy the stack frame 8 bytes lower, with RUNTIME_ENVIRONMENT before envp[0]
+ * environ = the copy's envp                           ; the loader set it from the old frame
  * jmp original_entry
  * ```
+ *
+ * The one entry the prelude adds to the environment the runtime sees is
+ * {@link RUNTIME_ENVIRONMENT}. It goes into a copy of the initial stack frame
+ * (argc, argv, envp, auxv) just below the kernel's, which the runtime's
+ * `_start` then reads, and the C library's `environ` (already set by the
+ * dynamic loader) is pointed at it; the strings stay where the kernel put them, so
+ * `/proc/self/environ`, from which `exec` and `record` take the target's
+ * environment, is exactly the caller's.
  *
  * The launcher finds the record through the auxiliary vector: `AT_ENTRY` is
  * the prelude, and the 16 bytes just before it hold {@link HEADER_MAGIC} and
@@ -68,6 +78,21 @@ export const RECORD_SIZE = RECORD.signalResult(RUNTIME_IGNORED_SIGNALS.length);
 /** Bytes of the header in front of the prelude's code. */
 export const HEADER_SIZE = 16;
 
+/**
+ * The environment entry the prelude gives the runtime (and only the runtime):
+ * JavaScriptCore's option that turns off its heap warm-up thread
+ * ("JSCWarmUp"). That thread pre-faults heap blocks for a program whose heap
+ * is growing, and starts the allocator's scavenger thread; for a launcher
+ * that runs a few milliseconds, it costs about 140 page faults, and `execve`
+ * must then stop both threads. Without it, `exec` took 2–4 ms less
+ * (docs/bench.md, third session). Bun reads `BUN_JSC_*` options from its
+ * environment at start-up only, so it cannot be set from JavaScript.
+ */
+export const RUNTIME_ENVIRONMENT = "BUN_JSC_useWarmUpMarkedBlocks=0";
+
+/** {@link RUNTIME_ENVIRONMENT} as the NUL-terminated bytes the prelude carries. @private */
+const RUNTIME_ENVIRONMENT_BYTES = [...new TextEncoder().encode(RUNTIME_ENVIRONMENT), 0];
+
 const RLIMIT_NOFILE = 7;
 const SIG_IGN = 1n;
 
@@ -79,6 +104,13 @@ export interface PreludePlacement {
   readonly originalEntry: bigint;
   /** Address of the writable record ({@link RECORD_SIZE} bytes). */
   readonly record: bigint;
+  /**
+   * Address of the C library's `environ` in the executable (a copy
+   * relocation of a fixed-address executable): the dynamic loader has
+   * already set it from the kernel's stack, so the prelude points it at the
+   * copied environment that starts with {@link RUNTIME_ENVIRONMENT}.
+   */
+  readonly environ: bigint;
 }
 
 /** Little-endian bytes of `value` in `size` bytes. @private */
@@ -116,6 +148,51 @@ function x86_64Code(at: PreludePlacement, nr: { prlimit64: number; rt_sigaction:
   code.push(
     0x48, 0xb8, ...le(RECORD_MAGIC, 8), // movabs rax, RECORD_MAGIC
     0x48, 0x89, 0x43, RECORD.magic, // mov [rbx+magic], rax
+  );
+  // The environment entry, jumped over: its address is known when the code is placed.
+  code.push(0xeb, RUNTIME_ENVIRONMENT_BYTES.length); // jmp over the string (rel8)
+  const entryString = at.entry + BigInt(code.length);
+  code.push(...RUNTIME_ENVIRONMENT_BYTES);
+  code.push(
+    // Measure the frame the kernel built: argc, argv[], NULL, envp[], NULL, auxv pairs up to AT_NULL.
+    0x49, 0x89, 0xe3, // mov r11, rsp                 ; old frame
+    0x49, 0x8b, 0x0b, // mov rcx, [r11]               ; argc
+    0x4d, 0x8d, 0x44, 0xcb, 0x10, // lea r8, [r11+rcx*8+16]   ; &envp[0]
+    0x4c, 0x89, 0xc7, // mov rdi, r8
+    0x48, 0x8b, 0x07, // .env: mov rax, [rdi]
+    0x48, 0x83, 0xc7, 0x08, // add rdi, 8
+    0x48, 0x85, 0xc0, // test rax, rax
+    0x75, 0xf4, // jnz .env                     ; past envp's NULL
+    0x48, 0x8b, 0x07, // .aux: mov rax, [rdi]   ; a_type
+    0x48, 0x83, 0xc7, 0x10, // add rdi, 16
+    0x48, 0x85, 0xc0, // test rax, rax
+    0x75, 0xf4, // jnz .aux                     ; past AT_NULL
+    0x49, 0x89, 0xfa, // mov r10, rdi                 ; end of the old frame
+    // The copy starts 8 bytes lower (one more pointer), rounded down to 16 as the ABI wants rsp at entry.
+    0x4c, 0x89, 0xd0, // mov rax, r10
+    0x4c, 0x29, 0xd8, // sub rax, r11
+    0x48, 0x83, 0xc0, 0x08, // add rax, 8
+    0x4c, 0x89, 0xda, // mov rdx, r11
+    0x48, 0x29, 0xc2, // sub rdx, rax
+    0x48, 0x83, 0xe2, 0xf0, // and rdx, -16           ; new frame, wholly below the old one
+    // argc and argv[] with its NULL, then the new entry, then envp[] and auxv (the direction flag is clear at entry).
+    0x4c, 0x89, 0xde, // mov rsi, r11
+    0x48, 0x89, 0xd7, // mov rdi, rdx
+    0x4c, 0x89, 0xc1, // mov rcx, r8
+    0x4c, 0x29, 0xd9, // sub rcx, r11
+    0x48, 0xc1, 0xe9, 0x03, // shr rcx, 3
+    0xf3, 0x48, 0xa5, // rep movsq
+    0x49, 0x89, 0xf9, // mov r9, rdi                  ; the copy's envp
+    0x48, 0xb8, ...le(entryString, 8), // movabs rax, entry string
+    0x48, 0xab, // stosq
+    0x4c, 0x89, 0xc6, // mov rsi, r8
+    0x4c, 0x89, 0xd1, // mov rcx, r10
+    0x4c, 0x29, 0xc1, // sub rcx, r8
+    0x48, 0xc1, 0xe9, 0x03, // shr rcx, 3
+    0xf3, 0x48, 0xa5, // rep movsq
+    0x48, 0x89, 0xd4, // mov rsp, rdx
+    0x48, 0xb8, ...le(at.environ, 8), // movabs rax, &environ
+    0x4c, 0x89, 0x08, // mov [rax], r9
     0x4c, 0x89, 0xe2, // mov rdx, r12
   );
   // jmp rel32 to the original entry, relative to the end of this 5-byte instruction.
@@ -161,6 +238,51 @@ function aarch64Code(at: PreludePlacement, nr: { prlimit64: number; rt_sigaction
   });
   movImmediate(0, RECORD_MAGIC);
   store(0, 20, RECORD.magic);
+  // The environment entry, branched over (padded to whole instructions).
+  const stringWords = Math.ceil(RUNTIME_ENVIRONMENT_BYTES.length / 4);
+  words.push((0x14000000 | (stringWords + 1)) >>> 0); // b over the string
+  const entryString = at.entry + BigInt(4 * words.length);
+  const padded = [...RUNTIME_ENVIRONMENT_BYTES, 0, 0, 0].slice(0, 4 * stringWords);
+  for (let k = 0; k < stringWords; k++) words.push((padded[4 * k] | (padded[4 * k + 1] << 8) | (padded[4 * k + 2] << 16) | (padded[4 * k + 3] << 24)) >>> 0);
+  words.push(
+    // Measure the frame the kernel built: argc, argv[], NULL, envp[], NULL, auxv pairs up to AT_NULL.
+    0x910003e9, // mov x9, sp                  ; old frame
+    0xf940012a, // ldr x10, [x9]               ; argc
+    0x8b0a0d2b, // add x11, x9, x10, lsl #3
+    0x9100416b, // add x11, x11, #16           ; &envp[0]
+    0xaa0b03ec, // mov x12, x11
+    0xf840858d, // .env: ldr x13, [x12], #8
+    0xb5ffffed, // cbnz x13, .env              ; past envp's NULL
+    0xf841058d, // .aux: ldr x13, [x12], #16   ; a_type
+    0xb5ffffed, // cbnz x13, .aux              ; past AT_NULL
+    // The copy starts 8 bytes lower (one more pointer), rounded down to 16 as sp must be.
+    0xcb09018e, // sub x14, x12, x9
+    0x910021ce, // add x14, x14, #8
+    0xcb0e012f, // sub x15, x9, x14
+    0x927cedef, // and x15, x15, #~15          ; new frame, wholly below the old one
+    0xaa0903f0, // mov x16, x9
+    0xaa0f03f1, // mov x17, x15
+    // argc and argv[] with its NULL...
+    0xeb0b021f, // .head: cmp x16, x11
+    0x54000080, // b.eq .insert
+    0xf840860d, // ldr x13, [x16], #8
+    0xf800862d, // str x13, [x17], #8
+    0x17fffffc, // b .head
+  );
+  words.push(0xaa1103ee); // .insert: mov x14, x17   ; the copy's envp
+  movImmediate(13, entryString); // the new entry...
+  words.push(
+    0xf800862d, // str x13, [x17], #8
+    // ...then envp[] and auxv.
+    0xeb0c021f, // .tail: cmp x16, x12
+    0x54000080, // b.eq .done
+    0xf840860d, // ldr x13, [x16], #8
+    0xf800862d, // str x13, [x17], #8
+    0x17fffffc, // b .tail
+    0x910001ff, // .done: mov sp, x15
+  );
+  movImmediate(13, at.environ);
+  words.push(0xf90001ae); // str x14, [x13]      ; environ = the copy's envp
   words.push(0xaa1303e0); // mov x0, x19
   const branchAt = at.entry + BigInt(4 * words.length);
   const relative = (at.originalEntry - branchAt) / 4n;
@@ -176,7 +298,7 @@ function aarch64Code(at: PreludePlacement, nr: { prlimit64: number; rt_sigaction
  * @example
  * ```ts
  * import { getArch } from "../arch/arch.ts";
- * const bytes = preludeBytes(getArch("x86_64"), { entry: 0x1a40780n, originalEntry: 0x1a40d00n, record: 0x6c80000n });
+ * const bytes = preludeBytes(getArch("x86_64"), { entry: 0x1a40780n, originalEntry: 0x1a40d00n, record: 0x6c80000n, environ: 0x6a214a0n });
  * bytes.length; // header and code
  * ```
  */

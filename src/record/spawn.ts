@@ -35,7 +35,8 @@ async function bindPosixSpawn(libc: Libc): Promise<PosixSpawn> {
 }
 
 /**
- * Spawns `argv` (`argv[0]` must be an absolute path) with environment `env`,
+ * Spawns `argv` (`argv[0]` must be an absolute path) with environment `env`
+ * (an object, or the entries as raw bytes, passed unchanged),
  * inheriting every descriptor without close-on-exec (stdin, stdout, stderr).
  * Returns the pid; throws with the error number when `posix_spawn` fails.
  *
@@ -45,7 +46,11 @@ async function bindPosixSpawn(libc: Libc): Promise<PosixSpawn> {
  * const pid = await spawnChild(await openLibc(), ["/bin/true"], process.env);
  * ```
  */
-export async function spawnChild(libc: Libc, argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number> {
+export async function spawnChild(
+  libc: Libc,
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> | readonly Uint8Array[],
+): Promise<number> {
   const spawn = await bindPosixSpawn(libc);
   const image = commandTables(libc, argv[0], argv, env);
   const pid = new Int32Array(1);

@@ -21,6 +21,7 @@ import { hostArchInfo, type Libc, openLibc, queryActionAvailable } from "../inst
 import { SECCOMP_RET } from "../action.ts";
 import { type ChildStatus, type Listener, NOTIFY, openListener, reapOne, takeDescriptor } from "./kernel.ts";
 import { spawnChild } from "./spawn.ts";
+import { startEnvironment } from "../launcher/handover.ts";
 
 /**
  * A failure of the recorder itself (never of the target).
@@ -173,7 +174,8 @@ export async function supervise(command: readonly string[], onCall: (call: Call)
   process.on("SIGINT", ignore);
   process.on("SIGQUIT", ignore);
   try {
-    const helper = await spawnChild(libc, selfCommand(["record", "--recording-helper", "--", ...command]), process.env);
+    // The helper hands its own start environment to the target (as exec does): give it ours, byte for byte.
+    const helper = await spawnChild(libc, selfCommand(["record", "--recording-helper", "--", ...command]), startEnvironment());
     const listener = await takeListener(libc, arch, helper);
     if ("status" in listener) return { status: listener.status, started: false, answered: 0, vanished: 0 };
     return serve(libc, arch, helper, listener, onCall);
