@@ -50,3 +50,12 @@ seccompiler_remove_runtime_variables() {
   done
   set +f
 }
+
+# The runtime's one engine option, as the standalone executable's entry prelude gives it
+# (RUNTIME_ENVIRONMENT in src/launcher/prelude.ts): no heap warm-up thread for a short-lived command.
+# Set after the caller's BUN_* variables are gone; exec and record give the program the environment
+# recorded by seccompiler_record_start_state, without it.
+seccompiler_runtime_options() {
+  BUN_JSC_useWarmUpMarkedBlocks=0
+  export BUN_JSC_useWarmUpMarkedBlocks
+}

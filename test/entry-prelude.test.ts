@@ -17,6 +17,7 @@ import { elfHeader, PF_W, PF_X, programHeaders, PT_LOAD, PT_NOTE } from "../scri
 import { getArch } from "../src/arch/arch.ts";
 import { HEADER_MAGIC, preludeBytes, readStartState, RUNTIME_ENVIRONMENT } from "../src/launcher/prelude.ts";
 import { standaloneExecutable } from "./support/standalone.ts";
+import { REPO_ROOT } from "./support/paths.ts";
 
 const work = mkdtempSync(join(tmpdir(), "seccompiler-prelude-test-"));
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
@@ -62,6 +63,20 @@ describe("entry prelude of the standalone executable", () => {
     const run = spawnSync("env", ["-i", "Z=1", "B=", "A=x=y", standaloneExecutable(), "exec", "--policy", policy, "--", "/bin/cat", "/proc/self/environ"]);
     assert.equal(run.status, 0, run.stderr.toString());
     assert.equal(run.stdout.toString(), "Z=1\0B=\0A=x=y\0");
+  });
+
+  test("the wrappers give Bun the same option, and the program the caller's environment", () => {
+    assert.match(readFileSync(join(REPO_ROOT, "bin", "handover.sh"), "utf8"), new RegExp(`^  ${RUNTIME_ENVIRONMENT}$`, "m"));
+    const wrapper = join(REPO_ROOT, "scripts", "seccompiler");
+    const report = spawnSync(wrapper, ["exec", "--dry-run", "--policy", policy, "--", "/bin/true"], { encoding: "utf8" });
+    assert.equal(report.status, 0, report.stderr);
+    assert.equal(
+      line(report.stdout, "runtime option:"),
+      `runtime option: ${RUNTIME_ENVIRONMENT} (set by the wrapper for the runtime alone; not in PROGRAM's environment)`,
+    );
+    const run = spawnSync("env", ["-i", "PATH=/usr/bin:/bin", "Z=1", wrapper, "exec", "--policy", policy, "--", "/bin/cat", "/proc/self/environ"]);
+    assert.equal(run.status, 0, run.stderr.toString());
+    assert.equal(run.stdout.toString(), "PATH=/usr/bin:/bin\0Z=1\0");
   });
 
   test("the executable's layout: entry header, record segment writable but not executable, the old entry still code", () => {

@@ -379,17 +379,17 @@ function signalName(signal: number): string {
 }
 
 /**
- * The entry prelude's option for the runtime, when it reached the runtime and
- * not the program: in the runtime's environment, absent from the one the
- * kernel gave the process (which the program gets). Only the standalone
- * executable has a prelude, so only then is `process.env` read (Deno would
- * need `--allow-env` for it). @private
+ * The runtime option the entry prelude or the wrapper set, when it reached
+ * the runtime and not the program: in the runtime's environment, absent from
+ * the one the program gets. Read only when one of them recorded the start
+ * state (a Deno launcher started directly would need `--allow-env` to read
+ * `process.env`). @private
  */
 function preludeOption(handover: Handover): string | undefined {
-  if (handover.recordedBy !== "entry prelude") return undefined;
+  if (handover.recordedBy === undefined) return undefined;
   const [name, value] = RUNTIME_ENVIRONMENT.split("=");
   if (process.env[name] !== value || getEntry(handover.envp, name) !== undefined) return undefined;
-  return `${RUNTIME_ENVIRONMENT} (set by the entry prelude for the runtime alone; not in PROGRAM's environment)`;
+  return `${RUNTIME_ENVIRONMENT} (set by the ${handover.recordedBy} for the runtime alone; not in PROGRAM's environment)`;
 }
 
 /** The `--dry-run` report. @private */
