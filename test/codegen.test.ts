@@ -603,6 +603,41 @@ describe("generateProgram: rules", () => {
     }
   });
 
+  test("random flag-like value sets: every value gets its verdict, whatever plan wins", () => {
+    // Deterministic pseudo-random sets: a few bits, most of their combinations, some other values.
+    let seed = 0x5eed;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const nr = getArch("x86_64").syscalls.get("futex")!;
+    for (let round = 0; round < 60; round++) {
+      const bits: number[] = [];
+      while (bits.length < 1 + (next() % 4)) {
+        const bit = 2 ** (next() % 32);
+        if (!bits.includes(bit)) bits.push(bit);
+      }
+      const allowed = new Set<number>();
+      for (let mask = 0; mask < 1 << bits.length; mask++) {
+        if (next() % 5 === 0 && mask !== 0) continue; // sometimes a combination is missing
+        allowed.add(bits.reduce((v, bit, i) => (mask & (1 << i) ? v + bit : v), 0));
+      }
+      for (let k = next() % 3; k > 0; k--) allowed.add(next());
+      const values = [...allowed];
+      const filter = seccompFilter({
+        arch: "x86_64",
+        mismatchAction: errno(1),
+        matchAction: ALLOW,
+        rules: { futex: values.map((v) => rule(condition(1, "dword", "eq", v))) },
+      });
+      const program = generateProgram(filter);
+      assertLoadable(program);
+      const probes = new Set<number>([0, 1, 0xffffffff]);
+      for (const v of values) for (const bit of [0, ...bits, 1, 2, 0x80000000]) probes.add((v ^ bit) >>> 0);
+      for (const x of probes) {
+        const want = allowed.has(x) ? SECCOMP_RET.ALLOW : actionValue(errno(1));
+        assert.equal(call(program, "x86_64", nr, [0n, BigInt(x)]), want, `round ${round} {${values.join(", ")}}, x = ${x}`);
+      }
+    }
+  });
+
   for (const arch of ARCH_NAMES) {
     test(`OR of rules, AND of conditions, ranges on one index (${arch})`, () => {
       const filter = seccompFilter({
