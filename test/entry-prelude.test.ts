@@ -59,6 +59,12 @@ describe("entry prelude of the standalone executable", () => {
       line(dryRun("true"), "runtime option:"),
       `runtime option: ${RUNTIME_ENVIRONMENT} (set by the entry prelude for the runtime alone; not in PROGRAM's environment)`,
     );
+    // A caller's own setting comes after the prelude's, and the engine takes the first: the report says so.
+    assert.equal(
+      line(dryRun("export BUN_JSC_useWarmUpMarkedBlocks=1"), "runtime option:"),
+      `runtime option: ${RUNTIME_ENVIRONMENT} (set by the entry prelude for the runtime alone, ahead of the caller's ` +
+        "BUN_JSC_useWarmUpMarkedBlocks=1, which the engine therefore ignores; PROGRAM gets the caller's)",
+    );
     // The program's environment is the kernel's copy: byte for byte what the caller passed, in its order.
     const run = spawnSync("env", ["-i", "Z=1", "B=", "A=x=y", standaloneExecutable(), "exec", "--policy", policy, "--", "/bin/cat", "/proc/self/environ"]);
     assert.equal(run.status, 0, run.stderr.toString());

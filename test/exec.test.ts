@@ -385,6 +385,14 @@ describe("exec on the real kernel", () => {
     assert.equal(existsSync(marker), true, "the target runs with --allow-ffi alone");
     const filtered = withFlags(["--allow-ffi"], "umask 022");
     assert.equal(filtered.signal, "SIGSYS", "umask is killed by the installed filter");
+    // With a wrapper's hand-over inherited, --dry-run still needs nothing more (no process.env read on Deno).
+    const handedOver = spawnSync("sh", ["-pc", [
+      `seccompiler_tools=/usr/bin:/bin; . "${join(REPO_ROOT, "bin", "handover.sh")}"; seccompiler_record_start_state`,
+      `exec "$0" run --allow-ffi "$1" --dry-run --policy "$2" -- /bin/true`,
+    ].join("\n"), DENO, LAUNCHER, policy], { encoding: "utf8", cwd: work });
+    assert.equal(handedOver.status, 0, handedOver.stderr);
+    assert.match(handedOver.stdout, /^start state recorded by: wrapper$/m);
+    assert.match(handedOver.stdout, /^runtime option: none$/m);
     // The library names --allow-ffi with a code of its own.
     const script = scratch("no-ffi.ts", [
       `import { applyFilter } from ${JSON.stringify(join(REPO_ROOT, "src", "install", "mod.ts"))};`,

@@ -379,17 +379,27 @@ function signalName(signal: number): string {
 }
 
 /**
- * The runtime option the entry prelude or the wrapper set, when it reached
- * the runtime and not the program: in the runtime's environment, absent from
- * the one the program gets. Read only when one of them recorded the start
- * state (a Deno launcher started directly would need `--allow-env` to read
- * `process.env`). @private
+ * The runtime option the entry prelude or the wrapper gave Bun, when it
+ * reached the runtime and not the program. Bun only: Deno has no such option,
+ * and a Deno launcher started with `--allow-ffi` alone may not read
+ * `process.env`.
+ *
+ * The wrapper removes the caller's `BUN_*` variables, so Bun has only its
+ * entry. The prelude puts its entry first, before the caller's, and the
+ * engine takes the first one it finds (`process.env` shows the last): with
+ * the caller's own setting there too, the prelude's still wins. @private
  */
 function preludeOption(handover: Handover): string | undefined {
-  if (handover.recordedBy === undefined) return undefined;
+  if (handover.recordedBy === undefined || !("Bun" in globalThis)) return undefined;
   const [name, value] = RUNTIME_ENVIRONMENT.split("=");
-  if (process.env[name] !== value || getEntry(handover.envp, name) !== undefined) return undefined;
-  return `${RUNTIME_ENVIRONMENT} (set by the ${handover.recordedBy} for the runtime alone; not in PROGRAM's environment)`;
+  const callers = getEntry(handover.envp, name);
+  const setBy = `set by the ${handover.recordedBy} for the runtime alone`;
+  if (callers === undefined) return process.env[name] === value ? `${RUNTIME_ENVIRONMENT} (${setBy}; not in PROGRAM's environment)` : undefined;
+  if (handover.recordedBy === "wrapper") {
+    if (process.env[name] !== value) return undefined;
+    return `${RUNTIME_ENVIRONMENT} (${setBy}, in place of the caller's ${name}=${callers}; PROGRAM gets the caller's)`;
+  }
+  return `${RUNTIME_ENVIRONMENT} (${setBy}, ahead of the caller's ${name}=${callers}, which the engine therefore ignores; PROGRAM gets the caller's)`;
 }
 
 /** The `--dry-run` report. @private */
