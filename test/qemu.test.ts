@@ -18,6 +18,8 @@ import { join } from "node:path";
 import { SECCOMP_RET } from "../src/action.ts";
 import { LD_ABS, RET_K, stmt, type Program } from "../src/bpf/insn.ts";
 import { InstallError } from "../src/install/errors.ts";
+import { RUNTIME_ENVIRONMENT } from "../src/launcher/prelude.ts";
+import { installEntryPrelude } from "../scripts/entry-prelude.ts";
 import type { Libc } from "../src/install/libc.ts";
 import { checkActionsAvailable } from "../src/install/seccomp.ts";
 import { CORPUS, HAVE_CORPUS, REPO_ROOT } from "./support/paths.ts";
@@ -138,6 +140,35 @@ describe("arm64 executable under qemu-user", { skip: skipUnless("qemu", missing,
     assert.equal(BigInt(/0x[0-9a-f]+/.exec(calls[limit + 1])![0]), record + 40n, "SIGPIPE's old action goes to the record");
     const runtimeIgnores = calls.findIndex((c) => /^rt_sigaction\(SIGPIPE,0x/.test(c));
     assert.ok(runtimeIgnores > limit, "the runtime changes SIGPIPE only after the prelude read it");
+  });
+
+  test("the entry prelude's copied stack frame on both architectures: argv intact, the runtime option, the caller's variables", { timeout: 300_000 }, () => {
+    const dir = mkdtempSync(join(tmpdir(), "seccompiler-qemu-probe-"));
+    try {
+      // A probe executable with the prelude: it prints what the runtime got.
+      writeFileSync(join(dir, "probe.ts"), "console.log(JSON.stringify({ argv: process.argv.slice(2), env: process.env }));\n");
+      const bun = join(REPO_ROOT, "node_modules", ".bin", "bun");
+      for (const [target, run] of [
+        ["bun-linux-x64", (exe: string, args: string[]) => spawnSync("env", ["-i", "X=1", "EMPTY=", exe, ...args], { encoding: "utf8" })],
+        ["bun-linux-arm64", (exe: string, args: string[]) => spawnSync("env", ["-i", "X=1", "EMPTY=", QEMU, "-L", ARM64_SYSROOT, exe, ...args], { encoding: "utf8", timeout: 120_000 })],
+      ] as const) {
+        const exe = join(dir, `probe-${target}`);
+        const build = spawnSync(bun, ["build", "--compile", `--target=${target}`, join(dir, "probe.ts"), "--outfile", exe], { cwd: dir, encoding: "utf8", timeout: 240_000 });
+        assert.equal(build.status, 0, build.stderr);
+        const file = readFileSync(exe);
+        installEntryPrelude(file);
+        writeFileSync(exe, file);
+        for (const args of [[], ["one"], ["a", "", "b c", "δ"], Array.from({ length: 300 }, (_, i) => `arg${i}`)]) {
+          const result = run(exe, args);
+          assert.equal(result.status, 0, `${target}: ${result.stderr}`);
+          const seen = JSON.parse(result.stdout);
+          assert.deepEqual(seen.argv, args, `${target}: argv`);
+          assert.deepEqual(seen.env, { [RUNTIME_ENVIRONMENT.split("=")[0]]: "0", X: "1", EMPTY: "" }, `${target}: environment`);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("no injection: a hostile directory and BUN_OPTIONS, BUN_INSPECT*, BUN_BE_BUN, NODE_OPTIONS run nothing", () => {
