@@ -5,8 +5,9 @@
 # open-files limit in SECCOMPILER_HANDOVER, read from this process's own /proc entries before sh
 # changed anything (sh has rebuilt the environment: order, duplicates, entries without '=', PWD).
 # od is the one program started (sh cannot hold the block's NULs); its 8-byte words and final length
-# line are decoded by the launcher (src/launcher/handover.ts). SigIgn is read with sh's own read:
-# each program started here cost about 5 ms of every launch (docs/bench.md). Exits 125 on failure.
+# line are decoded by the launcher (src/launcher/handover.ts). SigIgn and the soft open-files limit are
+# read with sh's own read: each program started here cost about 5 ms of every launch (docs/bench.md).
+# Exits 125 on failure.
 # od is found through $seccompiler_tools, which the wrapper sets: /usr/bin, /bin, then only the absolute
 # entries of the caller's PATH (an empty entry or "." would run an `od` from the caller's directory).
 seccompiler_record_start_state() {
@@ -16,7 +17,12 @@ seccompiler_record_start_state() {
       case $line in SigIgn:*) ignored=${line#SigIgn:}; break ;; esac
     done <"/proc/$$/status" &&
     [ -n "$ignored" ] &&
-    nofile=$(ulimit -Sn) || {
+    # The soft limit from /proc rather than $(ulimit -Sn): a command substitution forks, about 1.5 ms.
+    nofile= &&
+    while IFS=' ' read -r field1 field2 field3 soft rest; do
+      case "$field1 $field2 $field3" in "Max open files") nofile=$soft; break ;; esac
+    done <"/proc/$$/limits" &&
+    [ -n "$nofile" ] || {
     echo "seccompiler: error: cannot read this process's environment, signals or limits from /proc" >&2
     exit 125
   }
