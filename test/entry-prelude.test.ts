@@ -71,6 +71,15 @@ describe("entry prelude of the standalone executable", () => {
     assert.equal(run.stdout.toString(), "Z=1\0B=\0A=x=y\0");
   });
 
+  test("a large environment (50,000 variables, about 800 KB) is copied for the runtime and reaches the program unchanged", () => {
+    const env = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`SOAK_${i}`, `value-${i}`]));
+    const direct = spawnSync("/bin/cat", ["/proc/self/environ"], { env });
+    const launched = spawnSync(standaloneExecutable(), ["exec", "--policy", policy, "--", "/bin/cat", "/proc/self/environ"], { env });
+    assert.equal(launched.status, 0, launched.stderr.toString());
+    assert.ok(direct.stdout.length > 800_000, `${direct.stdout.length} bytes`);
+    assert.ok(launched.stdout.equals(direct.stdout), "the program's environment differs from a direct start's");
+  });
+
   test("the wrappers give Bun the same option, and the program the caller's environment", () => {
     assert.match(readFileSync(join(REPO_ROOT, "bin", "handover.sh"), "utf8"), new RegExp(`^  ${RUNTIME_ENVIRONMENT}$`, "m"));
     const wrapper = join(REPO_ROOT, "scripts", "seccompiler");
