@@ -195,8 +195,12 @@ export function ruleSet(rules: readonly Rule[], endian: "little" | "big"): RuleS
   return out.length === 0 ? { kind: "never" } : { kind: "atoms", rules: out };
 }
 
-/** Weights the value searches use: a value some rule accepts vs one none does. */
-export const RULE_SEARCH_WEIGHTS = { accepted: 1, rejected: 0.1, sizeCost: 0.05 } as const;
+/**
+ * Weights the value searches use: a value some rule accepts vs one none does, and an
+ * instruction's size. In proportion 1 : 0.1 : 0.05, scaled to integers so that costs are exact
+ * (as `DISPATCH_WEIGHTS` in ./mod.ts).
+ */
+export const RULE_SEARCH_WEIGHTS = { accepted: 20, rejected: 2, sizeCost: 1 } as const;
 
 /** Shared state of one syscall's emission. @private */
 interface Context {

@@ -351,12 +351,12 @@ function planRegion(segs: readonly Segment[], i: number, j: number, sizeCost: nu
 const scratch = {
   capacity: 0,
   /**
-   * Cost and size of the best plan of each sub-range, interleaved: [2 · (a · n + c)] is the
-   * cost, the next entry the size. A split's left parts a..m−1 for one a lie side by side.
+   * Score (cost + sizeCost × size) of the best plan of each sub-range: a split's left parts
+   * a..m−1 for one a lie side by side.
    */
-  byStart: new Float64Array(0),
-  /** The same figures transposed, [2 · (c · n + a)]: a split's right parts m..c for one c lie side by side. */
-  byEnd: new Float64Array(0),
+  scoreByStart: new Float64Array(0),
+  /** The same scores transposed, [c · n + a]: a split's right parts m..c for one c lie side by side. */
+  scoreByEnd: new Float64Array(0),
   /** The best plan's shape: −1 leaf, −2 chain, m > 0 split before m. */
   choice: new Int32Array(0),
   /** Cost of the sub-range's `jeq` chain (when its size is not 0). */
@@ -375,18 +375,25 @@ const scratch = {
 
 /**
  * Regions up to this many segments keep their scratch for the next plan (the
- * dispatch plans up to 48, about 110 kB; 64 would be 200 kB); larger ones, planned only when a caller
+ * dispatch plans up to 48, about 75 kB; 64 would be 130 kB); larger ones, planned only when a caller
  * raises `exactLimit`, give it back so that the module holds no O(n²) memory.
  */
 const KEPT_SCRATCH = 64;
 
+/**
+ * The scratch is never made smaller than this: one allocation serves the dispatch's regions
+ * (up to 48 segments) and every argument search, instead of a new set of arrays each time a
+ * larger region comes along (measurable in a short-lived `compile`, where it is cold code).
+ */
+const SCRATCH_START = 48;
+
 /** Makes {@link scratch} hold a region of `n` segments (`n` 0: gives the memory back). @private */
 function reserveScratch(n: number): void {
   if (n <= scratch.capacity && n !== 0) return;
-  const capacity = n;
+  const capacity = n === 0 ? 0 : Math.max(n, SCRATCH_START);
   scratch.capacity = capacity;
-  scratch.byStart = new Float64Array(2 * capacity * capacity);
-  scratch.byEnd = new Float64Array(2 * capacity * capacity);
+  scratch.scoreByStart = new Float64Array(capacity * capacity);
+  scratch.scoreByEnd = new Float64Array(capacity * capacity);
   scratch.choice = new Int32Array(capacity * capacity);
   scratch.chainCost = new Float64Array(capacity * capacity);
   scratch.chainSize = new Int32Array(capacity * capacity);
@@ -401,67 +408,71 @@ function reserveScratch(n: number): void {
  * the chosen plan is rebuilt at the end. Chains are costed first, per start
  * index (see {@link fillChainCosts}); then every sub-range takes the cheapest
  * of its chain and its splits, in that order, a later candidate only when
- * strictly cheaper. @private
+ * strictly cheaper.
+ *
+ * Only scores are kept per sub-range: a split's score is its range's weight
+ * plus one instruction's size cost plus its two parts' scores, so the inner
+ * loop adds two numbers and compares. With integer weights (the dispatch's
+ * and the argument searches') every score is exact, so the order in which
+ * they are summed cannot change a comparison. Costs and sizes are summed
+ * again over the chosen plan only, when it is rebuilt. @private
  */
 function planExact(segs: readonly Segment[], i: number, j: number, sizeCost: number): Scored {
   const n = j - i + 1;
   reserveScratch(n);
-  const { prefix, byStart, byEnd, choice, chainCost, chainSize } = scratch;
+  const { prefix, scoreByStart, scoreByEnd, choice, chainCost, chainSize } = scratch;
   prefix[0] = 0;
   for (let k = 0; k < n; k++) prefix[k + 1] = prefix[k] + segs[i + k].weight;
   fillChainCosts(segs, i, n);
   for (let a = 0; a < n; a++) {
     const at = a * n + a;
-    byStart[2 * at] = 0;
-    byStart[2 * at + 1] = 0;
-    byEnd[2 * at] = 0;
-    byEnd[2 * at + 1] = 0;
+    scoreByStart[at] = 0;
+    scoreByEnd[at] = 0;
     choice[at] = -1;
   }
   for (let len = 2; len <= n; len++) {
     for (let a = 0; a + len - 1 < n; a++) {
       const c = a + len - 1;
       const at = a * n + c;
-      const total = prefix[c + 1] - prefix[a];
-      let bestScore = Infinity;
-      let bestCost = 0;
-      let bestSize = 0;
-      let bestChoice = 0;
-      if (len <= CHAIN_SPAN && chainSize[at] !== 0) {
-        bestCost = chainCost[at];
-        bestSize = chainSize[at];
-        bestScore = bestCost + sizeCost * bestSize;
-        bestChoice = -2;
-      }
-      // Sizes are small integers, exact in a double: the same sums and products as in integers.
-      let left = 2 * (a * n + a);
-      let right = 2 * (c * n + a + 1);
-      for (let m = a + 1; m <= c; m++, left += 2, right += 2) {
-        // Left a..m−1 and right m..c.
-        const splitCost = total + byStart[left] + byEnd[right];
-        const splitSize = 1 + byStart[left + 1] + byEnd[right + 1];
-        const score = splitCost + sizeCost * splitSize;
-        if (score < bestScore) {
-          bestScore = score;
-          bestCost = splitCost;
-          bestSize = splitSize;
-          bestChoice = m;
+      // The cheapest split: left a..m−1 (side by side in scoreByStart), right m..c (in scoreByEnd).
+      let splitScore = Infinity;
+      let splitAt = 0;
+      const rightEnd = c * n;
+      for (let m = a + 1, left = at - c + a, right = rightEnd + a + 1; m <= c; m++, left++, right++) {
+        const score = scoreByStart[left] + scoreByEnd[right];
+        if (score < splitScore) {
+          splitScore = score;
+          splitAt = m;
         }
       }
-      byStart[2 * at] = bestCost;
-      byStart[2 * at + 1] = bestSize;
-      byEnd[2 * (c * n + a)] = bestCost;
-      byEnd[2 * (c * n + a) + 1] = bestSize;
+      let bestScore = prefix[c + 1] - prefix[a] + sizeCost + splitScore;
+      let bestChoice = splitAt;
+      // The chain is the first candidate: a split replaces it only when strictly cheaper.
+      if (len <= CHAIN_SPAN && chainSize[at] !== 0) {
+        const chainScore = chainCost[at] + sizeCost * chainSize[at];
+        if (chainScore <= bestScore) {
+          bestScore = chainScore;
+          bestChoice = -2;
+        }
+      }
+      scoreByStart[at] = bestScore;
+      scoreByEnd[c * n + a] = bestScore;
       choice[at] = bestChoice;
     }
   }
-  const rebuild = (a: number, c: number): Plan => {
+  const rebuild = (a: number, c: number): Scored => {
     const pick = choice[a * n + c];
-    if (pick === -1) return { kind: "leaf", target: segs[i + a].target };
-    if (pick === -2) return chainPlan(segs, i + a, i + c);
-    return { kind: "split", at: segs[i + pick].lo, left: rebuild(a, pick - 1), right: rebuild(pick, c) };
+    if (pick === -1) return { plan: { kind: "leaf", target: segs[i + a].target }, cost: 0, size: 0 };
+    if (pick === -2) return { plan: chainPlan(segs, i + a, i + c), cost: chainCost[a * n + c], size: chainSize[a * n + c] };
+    const left = rebuild(a, pick - 1);
+    const right = rebuild(pick, c);
+    return {
+      plan: { kind: "split", at: segs[i + pick].lo, left: left.plan, right: right.plan },
+      cost: prefix[c + 1] - prefix[a] + left.cost + right.cost,
+      size: 1 + left.size + right.size,
+    };
   };
-  const scored = { plan: rebuild(0, n - 1), cost: byStart[2 * (n - 1)], size: byStart[2 * (n - 1) + 1] };
+  const scored = rebuild(0, n - 1);
   if (scratch.capacity > KEPT_SCRATCH) reserveScratch(0);
   return scored;
 }
