@@ -21,7 +21,7 @@ import {
   bitcodeValueOffset,
   bitcodeValues,
   decodeBitcode,
-  encodeBitcode,
+  encodeBitcodeWords,
 } from "./container/bitcode.ts";
 import {
   CONTAINER_FORMATS,
@@ -130,7 +130,7 @@ export function serializeBinary(
   }
   const out = format === "bincode"
     ? encodeBincode(sorted.map(({ bytes, body }) => ({ key: bytes, body })))
-    : encodeBitcode(sorted.map(({ bytes, body }) => ({ key: bytes, values: u64sOf(body) })));
+    : encodeBitcodeWords(sorted.map(({ bytes, body }) => ({ key: bytes, words: body })));
   const bytesLimit = options.bytesLimit ?? DEFAULT_BYTES_LIMIT;
   if (out.length > bytesLimit) {
     throw new ContainerError(
@@ -139,14 +139,6 @@ export function serializeBinary(
     );
   }
   return out;
-}
-
-/** Encoded instructions as the u64s bitcode stores (`code | jt << 16 | jf << 24 | k << 32`). @private */
-function u64sOf(body: Uint8Array): bigint[] {
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const values: bigint[] = [];
-  for (let at = 0; at < body.length; at += INSN_SIZE) values.push(view.getBigUint64(at, true));
-  return values;
 }
 
 /** The instruction a bitcode u64 stands for. @private */

@@ -183,7 +183,12 @@ function plannedSearch(segments: readonly Segment[], options: SearchOptions): Pl
     const peeled = heavy.slice(0, k);
     const values = new Set(peeled.map((x) => x.lo));
     const rest = withoutSegments(segs, (lo, hi) => lo === hi && values.has(lo));
-    const scored = planRegion(rest, 0, rest.length - 1, sizeCost, exact);
+    // Planned the way the unpeeled search was: when that one was too large to plan exactly, the
+    // rest starts with a weight-balanced split too, even if peeling brought it under the limit.
+    // Otherwise each peel turned two half-size exact plans into one full-size one (8× the work;
+    // most of the dispatch's planning time), and no program of the corpus or the fixtures changed.
+    const restExact = segs.length > exact ? Math.min(exact, rest.length - 1) : exact;
+    const scored = planRegion(rest, 0, rest.length - 1, sizeCost, restExact);
     let cost = scored.cost;
     let peeledWeight = 0;
     peeled.forEach((x, m) => {

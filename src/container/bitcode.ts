@@ -56,17 +56,48 @@ function packingFor(x: number): Packing {
 /** Integer widths of `U64S`, in bytes, with their header codes. @private */
 const WIDTH_CODE: Record<number, number> = { 8: 0, 4: 1, 2: 2, 1: 3 };
 
-/** Bytes needed for `x` (1, 2, 4 or 8). @private */
-function widthFor(x: bigint): 1 | 2 | 4 | 8 {
-  if (x <= 0xffn) return 1;
-  if (x <= 0xffffn) return 2;
-  if (x <= 0xffff_ffffn) return 4;
-  return 8;
+/**
+ * Bytes needed for the u64 `hi · 2^32 + lo` (1, 2, 4 or 8). The writer keeps
+ * each u64 as two u32 halves: a filter file holds hundreds of instructions,
+ * and BigInt arithmetic on each (shifts, subtraction, eight byte extractions)
+ * was most of a short-lived `compile`'s time spent writing it. @private
+ */
+function widthFor(hi: number, lo: number): 1 | 2 | 4 | 8 {
+  if (hi !== 0) return 8;
+  if (lo <= 0xff) return 1;
+  if (lo <= 0xffff) return 2;
+  return 4;
 }
 
-/** Appends bytes to a growing buffer. @private */
+/**
+ * A growing output: single bytes gather in `bytes`, and a whole column
+ * (the instructions) is appended as one array, after the bytes before it.
+ * @private
+ */
 interface Sink {
   bytes: number[];
+  readonly parts: Uint8Array[];
+}
+
+/** Appends `chunk` after everything written so far. @private */
+function appendChunk(sink: Sink, chunk: Uint8Array): void {
+  sink.parts.push(Uint8Array.from(sink.bytes), chunk);
+  sink.bytes = [];
+}
+
+/** Everything written, as one array. @private */
+function sinkBytes(sink: Sink): Uint8Array {
+  if (sink.parts.length === 0) return Uint8Array.from(sink.bytes);
+  const tail = Uint8Array.from(sink.bytes);
+  let length = tail.length;
+  for (const part of sink.parts) length += part.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of [...sink.parts, tail]) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /** `BYTES`: m ≥ 1 byte values, packed. @private */
@@ -104,42 +135,88 @@ function writeBytes(sink: Sink, values: ArrayLike<number>): void {
   }
 }
 
-/** Little-endian bytes of `value`, `width` of them. @private */
-function pushLittleEndian(sink: Sink, value: bigint, width: number): void {
-  for (let i = 0; i < width; i++) sink.bytes.push(Number((value >> BigInt(8 * i)) & 0xffn));
+/** The low `width` bytes of the u64 `hi · 2^32 + lo`, little-endian. @private */
+function pushLittleEndian(sink: Sink, hi: number, lo: number, width: number): void {
+  for (let i = 0; i < width && i < 4; i++) sink.bytes.push((lo >>> (8 * i)) & 0xff);
+  for (let i = 4; i < width; i++) sink.bytes.push((hi >>> (8 * (i - 4))) & 0xff);
 }
 
-/** `U64S`: N ≥ 1 unsigned 64-bit values, at the narrowest width. @private */
-function writeU64s(sink: Sink, values: readonly bigint[]): void {
-  let min = values[0];
-  let max = values[0];
-  for (const value of values) {
-    if (value < min) min = value;
-    if (value > max) max = value;
+/**
+ * `U64S`: N ≥ 1 unsigned 64-bit values, at the narrowest width. The values
+ * are `words`' little-endian u64s (8 bytes each), read as u32 halves. @private
+ */
+function writeU64s(sink: Sink, words: Uint8Array): void {
+  const view = new DataView(words.buffer, words.byteOffset, words.byteLength);
+  const count = words.byteLength / 8;
+  let minHi = view.getUint32(4, true);
+  let minLo = view.getUint32(0, true);
+  let maxHi = minHi;
+  let maxLo = minLo;
+  for (let at = 8; at < words.byteLength; at += 8) {
+    const hi = view.getUint32(at + 4, true);
+    const lo = view.getUint32(at, true);
+    if (hi < minHi || (hi === minHi && lo < minLo)) {
+      minHi = hi;
+      minLo = lo;
+    }
+    if (hi > maxHi || (hi === maxHi && lo > maxLo)) {
+      maxHi = hi;
+      maxLo = lo;
+    }
   }
-  const basic = widthFor(max);
-  const offset = widthFor(max - min);
-  const useOffset = offset < basic && values.length > 5;
+  const basic = widthFor(maxHi, maxLo);
+  // max − min as u32 halves: the low half borrows from the high one when it is smaller.
+  const borrow = maxLo < minLo ? 1 : 0;
+  const offset = widthFor(maxHi - minHi - borrow, (maxLo - minLo + 0x1_0000_0000 * borrow) >>> 0);
+  const useOffset = offset < basic && count > 5;
   const width = useOffset ? offset : basic;
-  const base = useOffset ? min : 0n;
+  const [baseHi, baseLo] = useOffset ? [minHi, minLo] : [0, 0];
   if (useOffset) {
     sink.bytes.push(2 * WIDTH_CODE[width] - 1);
-    pushLittleEndian(sink, min, 8);
+    pushLittleEndian(sink, minHi, minLo, 8);
   } else {
     sink.bytes.push(2 * WIDTH_CODE[width]);
   }
-  if (width === 1) {
-    writeBytes(sink, values.map((value) => Number(value - base)));
+  // Full width and no offset: the values are the words themselves.
+  if (width === 8 && !useOffset) {
+    appendChunk(sink, words);
     return;
   }
-  for (const value of values) pushLittleEndian(sink, value - base, width);
+  // Each value − base, as halves (value ≥ base, so the high half never goes below 0), its low
+  // `width` bytes little-endian.
+  const out = new Uint8Array(count * width);
+  const outView = new DataView(out.buffer);
+  const lows = width === 1 ? new Array<number>(count) : [];
+  for (let k = 0, at = 0; k < count; k++, at += 8) {
+    const hi = view.getUint32(at + 4, true);
+    const lo = view.getUint32(at, true);
+    const below = lo < baseLo ? 1 : 0;
+    const low = (lo - baseLo + 0x1_0000_0000 * below) >>> 0;
+    if (width === 1) lows[k] = low;
+    else if (width === 2) outView.setUint16(2 * k, low, true);
+    else if (width === 4) outView.setUint32(4 * k, low, true);
+    else {
+      outView.setUint32(8 * k, low, true);
+      outView.setUint32(8 * k + 4, hi - baseHi - below, true);
+    }
+  }
+  if (width === 1) writeBytes(sink, lows);
+  else appendChunk(sink, out);
+}
+
+/** Little-endian u64s, 8 bytes each, of `values`. @private */
+function wordsOf(values: readonly (number | bigint)[]): Uint8Array {
+  const words = new Uint8Array(8 * values.length);
+  const view = new DataView(words.buffer);
+  values.forEach((value, k) => view.setBigUint64(8 * k, BigInt(value), true));
+  return words;
 }
 
 /** `LENGTHS`: k ≥ 1 lengths; under 255 as bytes, the rest as u64s. @private */
 function writeLengths(sink: Sink, lengths: readonly number[]): void {
   writeBytes(sink, lengths.map((length) => Math.min(length, 255)));
-  const large = lengths.filter((length) => length >= 255).map(BigInt);
-  if (large.length > 0) writeU64s(sink, large);
+  const large = lengths.filter((length) => length >= 255);
+  if (large.length > 0) writeU64s(sink, wordsOf(large));
 }
 
 /** One map entry to write: the key's UTF-8 bytes and its u64 values. */
@@ -148,6 +225,14 @@ export interface BitcodeEntry {
   readonly key: Uint8Array;
   /** Its values (instructions as u64). */
   readonly values: readonly bigint[];
+}
+
+/** One map entry to write, its u64 values as bytes: what {@link encodeBitcodeWords} takes. */
+export interface BitcodeWordsEntry {
+  /** The key, as UTF-8. */
+  readonly key: Uint8Array;
+  /** Its values, little-endian u64s of 8 bytes each (a program encoded with `encodeProgram(p, "little")`). */
+  readonly words: Uint8Array;
 }
 
 /**
@@ -161,16 +246,40 @@ export interface BitcodeEntry {
  * ```
  */
 export function encodeBitcode(entries: readonly BitcodeEntry[]): Uint8Array {
-  const sink: Sink = { bytes: [] };
+  return encodeBitcodeWords(entries.map((entry) => ({ key: entry.key, words: wordsOf(entry.values) })));
+}
+
+/**
+ * {@link encodeBitcode} for values already laid out as little-endian u64s:
+ * the filter file's programs, whose encoded instructions are exactly that.
+ *
+ * @example
+ * ```ts
+ * const words = new Uint8Array(8);
+ * words[0] = 5;
+ * encodeBitcodeWords([{ key: new TextEncoder().encode("vmm"), words }]); // 01 03 76 6d 6d 01 06 05
+ * ```
+ */
+export function encodeBitcodeWords(entries: readonly BitcodeWordsEntry[]): Uint8Array {
+  const sink: Sink = { bytes: [], parts: [] };
   writeLengths(sink, [entries.length]);
   if (entries.length > 0) {
     writeLengths(sink, entries.map((entry) => entry.key.length));
     for (const entry of entries) for (const byte of entry.key) sink.bytes.push(byte);
-    writeLengths(sink, entries.map((entry) => entry.values.length));
-    const all = entries.flatMap((entry) => entry.values);
-    if (all.length > 0) writeU64s(sink, all);
+    writeLengths(sink, entries.map((entry) => entry.words.byteLength / 8));
+    let total = 0;
+    for (const entry of entries) total += entry.words.byteLength;
+    if (total > 0) {
+      const all = new Uint8Array(total);
+      let at = 0;
+      for (const entry of entries) {
+        all.set(entry.words, at);
+        at += entry.words.byteLength;
+      }
+      writeU64s(sink, all);
+    }
   }
-  return Uint8Array.from(sink.bytes);
+  return sinkBytes(sink);
 }
 
 // ---------------------------------------------------------------------------
