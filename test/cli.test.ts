@@ -239,3 +239,21 @@ describe("inspection commands", () => {
     assert.match(r.stderr, /seccompiler: error: /);
   });
 });
+
+describe("JIT policy of the command line (src/jit_policy.ts)", () => {
+  test("a policy turns the JIT on from JIT_INPUT_BYTES, and stays interpreted below", async () => {
+    const { JIT_INPUT_BYTES, jitScaleForInput, STARTUP_JIT_SCALE, WORK_JIT_SCALE } = await import("../src/jit_policy.ts");
+    assert.ok(WORK_JIT_SCALE < STARTUP_JIT_SCALE);
+    assert.equal(jitScaleForInput(0), STARTUP_JIT_SCALE);
+    assert.equal(jitScaleForInput(JIT_INPUT_BYTES - 1), STARTUP_JIT_SCALE);
+    assert.equal(jitScaleForInput(JIT_INPUT_BYTES), WORK_JIT_SCALE);
+  });
+
+  test("Firecracker's policies are below the line (measured fastest interpreted)", { skip: !HAVE_CORPUS && "corpus absent" }, async () => {
+    const { JIT_INPUT_BYTES } = await import("../src/jit_policy.ts");
+    for (const name of ["x86_64-unknown-linux-musl.json", "aarch64-unknown-linux-musl.json"]) {
+      const bytes = readFileSync(join(CORPUS, name)).length;
+      assert.ok(bytes < JIT_INPUT_BYTES, `${name}: ${bytes} bytes`);
+    }
+  });
+});

@@ -30,6 +30,7 @@ import {
   parseByteCount,
   readPolicyFile,
 } from "../input.ts";
+import { jitScaleForInput, setJitScale } from "../jit_policy.ts";
 import { parseCommandLine } from "./args.ts";
 import { err, EXIT, out, UsageError, writeAll } from "./output.ts";
 
@@ -220,6 +221,7 @@ export async function compileCommand(args: string[]): Promise<number> {
     report(false, [{ code: "io", message, path: "$", severity: "error" }]);
     return EXIT.FAILURE;
   }
+  setJitScale(jitScaleForInput(source.text.length));
   let compiled: CompiledPolicy;
   try {
     // The positioned front end (and jsonc-parser) is loaded only when the fast path declines.

@@ -8,6 +8,7 @@ import { ARCH_NAMES, type ArchName } from "../arch/arch.ts";
 import { diagnosticToJson, formatDiagnostic } from "../diagnostics.ts";
 import { DEFAULT_MAX_INPUT_BYTES, formatInputError, InputError, parseArchOption, parseByteCount, readPolicyFile } from "../input.ts";
 import { lintPolicy } from "../lint/mod.ts";
+import { setJitScale, WORK_JIT_SCALE } from "../jit_policy.ts";
 import { parseCommandLine } from "./args.ts";
 import { err, EXIT, out, UsageError } from "./output.ts";
 
@@ -93,6 +94,8 @@ function readOptions(args: string[]): LintRun | "help" {
  * ```
  */
 export function lintCommand(args: string[]): number {
+  // The analyses are heavy even for a small policy: measured faster with the JIT (src/jit_policy.ts).
+  setJitScale(WORK_JIT_SCALE);
   const options = readOptions(args);
   if (options === "help") {
     out(HELP);

@@ -10,6 +10,7 @@
  * @module
  */
 import { EXIT, err, out, UsageError } from "./output.ts";
+import { setJitScale, STARTUP_JIT_SCALE } from "../jit_policy.ts";
 import { VERSION } from "../version.ts";
 
 /** One sub-command: runs with the arguments after its name and returns the exit code. */
@@ -120,20 +121,9 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-/**
- * How many times the usual call counts a function must reach before Bun's JIT
- * compiles it, while the CLI runs. A command is code that runs once: with the
- * normal thresholds, JavaScriptCore spends both of a small machine's CPUs
- * compiling functions that have already finished, and its JIT threads' memory
- * costs page faults. 50 took about 4 ms (a tenth) off a standalone `exec`,
- * and made `compile` faster even for a 4,000-rule policy (docs/bench.md,
- * "JIT policy"). The CLI only: a library user's process keeps its own policy.
- */
-export const CLI_JIT_POLICY = 50;
-
 if (import.meta.main) {
-  // Bun only (Deno has no such knob), and only where the runtime has it (Bun ≥ 1.4.5).
-  (globalThis as { Bun?: { unsafe?: { setJITPolicy?: (scale: number) => void } } }).Bun?.unsafe?.setJITPolicy?.(CLI_JIT_POLICY);
+  // The JIT stays off while the command starts; commands with heavy work turn it on (src/jit_policy.ts).
+  setJitScale(STARTUP_JIT_SCALE);
   const code = await main(process.argv.slice(2));
   process.exit(code);
 }

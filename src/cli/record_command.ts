@@ -5,6 +5,7 @@
  * @module
  */
 import { writeOutput } from "../fs.ts";
+import { setJitScale, WORK_JIT_SCALE } from "../jit_policy.ts";
 import { DEFAULT_MAX_INPUT_BYTES, formatInputError, InputError, readPolicyFile } from "../input.ts";
 import { hostArchInfo, InstallError } from "../install/mod.ts";
 import { recordChildMain } from "../record/child.ts";
@@ -116,6 +117,8 @@ function describeCommand(command: readonly string[]): string {
  * ```
  */
 export async function recordCommand(args: string[]): Promise<number> {
+  // A supervisor that may run as long as the recorded program: worth compiling (src/jit_policy.ts).
+  setJitScale(WORK_JIT_SCALE);
   if (args[0] === "--recording-helper") return recordChildMain(args.slice(2));
   const options = readOptions(args);
   if (options === "help") {

@@ -43,6 +43,7 @@ import { type OptionDeclaration, OptionScanError, scanOptions } from "../options
 import { type InstallAndExec, nativeInstallAndExec } from "./native.ts";
 import { applyHandover, getEntry, type Handover, HandoverError, planHandover, RLIM_INFINITY } from "./handover.ts";
 import { writeAll } from "../output.ts";
+import { jitScaleForInput, setJitScale } from "../jit_policy.ts";
 import {
   DEFAULT_MAX_INPUT_BYTES,
   formatInputError,
@@ -250,6 +251,7 @@ async function loadPrograms(options: ExecOptions, arch: ArchInfo, files: FileAcc
     }
   }
   const { text } = readPolicyFile(file, { limit: options.maxInputBytes, sha256: options.sha256, files });
+  setJitScale(jitScaleForInput(text.length));
   // The compiler is loaded only for --policy (a filter file needs none of it), and its positioned
   // front end only when the fast path declines (a policy with a problem). The whole policy is
   // validated, but only the thread to install gets a program: the others' would be thrown away.
