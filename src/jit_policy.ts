@@ -32,7 +32,11 @@ export const STARTUP_JIT_SCALE = 1_000_000;
  */
 export const WORK_JIT_SCALE = 50;
 
-/** A policy at least this large (bytes of JSON) is compiled with the JIT on: about the measured crossover. */
+/**
+ * A policy at least this long (characters of its JSON text, which for the
+ * ASCII policies measured are its bytes) is compiled with the JIT on: about
+ * the measured crossover.
+ */
 export const JIT_INPUT_BYTES = 64 * 1024;
 
 /**
@@ -51,7 +55,7 @@ export function setJitScale(scale: number): void {
 }
 
 /**
- * The scale a command should run its work at, for a policy of `inputBytes`:
+ * The scale a command should run its work at, for a policy text of `length` characters:
  * {@link WORK_JIT_SCALE} from {@link JIT_INPUT_BYTES} on, otherwise the
  * start-up scale (no JIT).
  *
@@ -61,6 +65,6 @@ export function setJitScale(scale: number): void {
  * jitScaleForInput(241_107); // 50
  * ```
  */
-export function jitScaleForInput(inputBytes: number): number {
-  return inputBytes >= JIT_INPUT_BYTES ? WORK_JIT_SCALE : STARTUP_JIT_SCALE;
+export function jitScaleForInput(length: number): number {
+  return length >= JIT_INPUT_BYTES ? WORK_JIT_SCALE : STARTUP_JIT_SCALE;
 }

@@ -15,7 +15,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type ArchName, getArch } from "../../src/arch/arch.ts";
+import { ARCH_NAMES, type ArchName, getArch } from "../../src/arch/arch.ts";
 import { generateProgram, linearLayout } from "../../src/codegen/mod.ts";
 import { optimizeProgram } from "../../src/optimize/mod.ts";
 import { parseValidPolicy } from "../../src/policy/fast.ts";
@@ -24,8 +24,19 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const [pathArg, archArg] = process.argv.slice(2);
 const path = pathArg ??
   resolve(process.env.SECCOMPILER_CORPUS || resolve(root, "..", "shared", "corpus", "firecracker"), "x86_64-unknown-linux-musl.json");
-const arch = getArch((archArg ?? "x86_64") as ArchName);
-const text = readFileSync(path, "utf8");
+const archName = archArg ?? "x86_64";
+if (!(ARCH_NAMES as readonly string[]).includes(archName)) {
+  console.error(`unknown architecture ${JSON.stringify(archName)}; expected one of ${ARCH_NAMES.join(", ")}`);
+  process.exit(2);
+}
+const arch = getArch(archName as ArchName);
+let text: string;
+try {
+  text = readFileSync(path, "utf8");
+} catch (error) {
+  console.error(`cannot read ${path}: ${(error as Error).message}`);
+  process.exit(1);
+}
 const filters = parseValidPolicy(text, arch, false);
 if (filters === undefined) {
   console.error(`${path}: not a valid policy for ${arch.name} (the fast path declines it); see seccompiler lint`);

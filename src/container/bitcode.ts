@@ -184,9 +184,10 @@ function writeU64s(sink: Sink, words: Uint8Array): void {
   }
   // Each value − base, as halves (value ≥ base, so the high half never goes below 0), its low
   // `width` bytes little-endian.
-  const out = new Uint8Array(count * width);
-  const outView = new DataView(out.buffer);
+  // Width 1 is a nested BYTES column, packed by writeBytes from the values; wider ones go straight to bytes.
   const lows = width === 1 ? new Array<number>(count) : [];
+  const out = new Uint8Array(width === 1 ? 0 : count * width);
+  const outView = new DataView(out.buffer);
   for (let k = 0, at = 0; k < count; k++, at += 8) {
     const hi = view.getUint32(at + 4, true);
     const lo = view.getUint32(at, true);
