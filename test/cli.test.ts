@@ -249,6 +249,23 @@ describe("JIT policy of the command line (src/jit_policy.ts)", () => {
     assert.equal(jitScaleForInput(JIT_INPUT_BYTES), WORK_JIT_SCALE);
   });
 
+  test("with the JIT on (past the line) or off, the CLI writes the bytes the library compiles", { skip: !HAVE_CORPUS && "corpus absent" }, async () => {
+    const { JIT_INPUT_BYTES } = await import("../src/jit_policy.ts");
+    const { scalePolicy } = await import("../scripts/bench/compile_scaling.ts");
+    const { compilePolicy } = await import("../src/compile.ts");
+    const { serializeBinary } = await import("../src/container.ts");
+    const base = readFileSync(join(CORPUS, "x86_64-unknown-linux-musl.json"), "utf8");
+    for (const text of [base, scalePolicy(base, 16).text]) {
+      const input = join(work, `jit-${text.length}.json`);
+      const output = join(work, `jit-${text.length}.out`);
+      writeFileSync(input, text);
+      const r = run(["--target-arch", "x86_64", "--input-file", input, "--output-file", output]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(readFileSync(output).equals(serializeBinary(compilePolicy(text, "x86_64").programs)), `${text.length} characters`);
+    }
+    assert.ok(scalePolicy(base, 16).text.length >= JIT_INPUT_BYTES && base.length < JIT_INPUT_BYTES);
+  });
+
   test("Firecracker's policies are below the line (measured fastest interpreted)", { skip: !HAVE_CORPUS && "corpus absent" }, async () => {
     const { JIT_INPUT_BYTES } = await import("../src/jit_policy.ts");
     for (const name of ["x86_64-unknown-linux-musl.json", "aarch64-unknown-linux-musl.json"]) {
